@@ -1,0 +1,149 @@
+"""Command-line interface: ``jsae-fast`` and ``python -m jsae_fast``.
+
+Without a subcommand it runs ``compare``, the paper's comparison of AE, SAE and
+JSAE on MNIST digits.  Invalid arguments or data end the program with one line
+on stderr and exit status 2, without a traceback.
+"""
+
+import argparse
+import logging
+import sys
+import time
+
+import numpy as np
+
+from . import __version__, datasets
+from ._backends import BACKEND_ORDER
+from .compare import compare_models, format_table
+
+logger = logging.getLogger("jsae_fast")
+
+
+class UsageError(Exception):
+    """An invalid command-line request, reported as one line and exit status 2."""
+
+
+def _add_common(parser):
+    parser.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_ORDER,
+                        help="cost-and-gradient implementation (default: auto, the fastest "
+                             "available)")
+    parser.add_argument("--n-threads", type=int, default=None,
+                        help="threads for the kernels and BLAS (default: all usable cores)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bars or log lines")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log more (-v: info, -vv: debug)")
+
+
+def _add_compare(subparsers):
+    parser = subparsers.add_parser(
+        "compare", help="train AE, SAE and JSAE and compare softmax accuracy on their codes",
+        description="Train AE, SAE and JSAE on a random part of the MNIST training images, "
+                    "fit a softmax classifier on each model's codes and print test accuracy, "
+                    "training time and iterations, with the raw-pixel softmax as baseline. "
+                    "Without --data-home the embedded 5000-image MNIST sample is split into "
+                    "training and test parts; with it, testing uses the 10000 official MNIST "
+                    "test images.")
+    _add_compare_options(parser)
+    return parser
+
+
+def _add_compare_options(parser):
+    parser.add_argument("--data-home", default=None,
+                        help="folder with the official MNIST test files "
+                             "(t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]), "
+                             "directly or in a mnist/ subfolder")
+    parser.add_argument("--n-train", type=int, default=2000,
+                        help="training images drawn from the 5000-image sample (default: 2000)")
+    parser.add_argument("--n-hidden", type=int, default=196,
+                        help="hidden units (default: 196)")
+    parser.add_argument("--max-iter", type=int, default=400,
+                        help="L-BFGS iterations per autoencoder (default: 400)")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"),
+                        help="floating-point type for training (default: float32)")
+    _add_common(parser)
+    parser.set_defaults(handler=_run_compare)
+
+
+def _run_compare(args):
+    if not 1 <= args.n_train < 5000:
+        raise UsageError(f"--n-train must be between 1 and 4999, got {args.n_train}.")
+    dtype = np.dtype(args.dtype).type
+    X, y = datasets.load_mnist_sample(dtype=dtype)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(X))
+    train = np.sort(order[: args.n_train])
+    X_train, y_train = X[train], y[train]
+    if args.data_home is None:
+        test = np.sort(order[args.n_train:])
+        X_test, y_test = X[test], y[test]
+        source = f"the other {len(test)} images of the embedded sample"
+    else:
+        X_test, y_test = datasets.load_mnist(args.data_home, subset="test", dtype=dtype)
+        source = f"the {len(X_test)} official MNIST test images"
+    print(f"Training on {len(X_train)} random MNIST training images "
+          f"(embedded sample), testing on {source}.", flush=True)
+    started = time.perf_counter()
+    rows = compare_models(X_train, y_train, X_test, y_test, n_hidden=args.n_hidden,
+                          max_iter=args.max_iter, random_state=args.seed,
+                          backend=args.backend, n_threads=args.n_threads,
+                          verbose=0 if args.quiet else 1)
+    print(format_table(rows))
+    print(f"Total time: {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def build_parser():
+    """Return the argument parser of ``jsae-fast``."""
+    parser = argparse.ArgumentParser(
+        prog="jsae-fast",
+        description="Train Jacobian-regularized sparse autoencoders and classify their "
+                    "codes. Without a subcommand, runs 'compare'.")
+    parser.add_argument("--version", action="version", version=f"jsae_fast {__version__}")
+    subparsers = parser.add_subparsers(title="subcommands", dest="command")
+    _add_compare(subparsers)
+    for register in _extra_subcommands():
+        register(subparsers)
+    return parser
+
+
+def _extra_subcommands():
+    """Return the ``register(subparsers)`` functions of optional subcommand modules."""
+    registers = []
+    try:
+        from .experiments.cli import register
+    except ImportError:  # pragma: no cover - experiments module not installed
+        pass
+    else:
+        registers.append(register)
+    try:
+        from ._cli_models import register
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        registers.append(register)
+    return registers
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    subcommands = parser._subparsers._group_actions[0].choices
+    if not (set(argv) & (set(subcommands) | {"-h", "--help", "--version"})):
+        # The bare command runs the comparison with its defaults and options.
+        argv = ["compare"] + argv
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
+    if getattr(args, "quiet", False):
+        level = logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except (UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        print(f"jsae-fast: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("jsae-fast: interrupted", file=sys.stderr)
+        return 130
