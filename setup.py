@@ -2,8 +2,8 @@
 
 The Cython sources in ``kernels/`` compile into the extension module
 ``jsae_fast._jsae_kernels``.  OpenMP is used when a test program compiles and
-links with ``-fopenmp``; otherwise the kernels build single-threaded and the
-build prints a warning (for example with Apple clang without libomp).
+links with ``-fopenmp``.  Otherwise (for example with Apple clang without
+libomp) the kernels build single-threaded and the build prints a warning.
 
 Environment variables:
 
@@ -81,12 +81,15 @@ class BuildExtWithOpenMP(build_ext):
             reason = ""
         else:
             use_openmp = _compiler_supports_openmp(self.compiler)
-            reason = "the C compiler cannot build an OpenMP program with -fopenmp"
+            reason = (
+                "the C compiler cannot build an OpenMP program with -fopenmp; "
+                "install an OpenMP runtime (for example libomp for clang) and "
+                "rebuild for multithreading"
+            )
         if not use_openmp:
             message = (
-                f"jsae_fast is built without OpenMP because {reason}; the "
-                f"Cython kernels will run on one thread. Install an OpenMP "
-                f"runtime (for example libomp) and rebuild for multithreading."
+                f"jsae_fast is built without OpenMP because {reason}. The "
+                f"Cython kernels will run on one thread."
             )
             warnings.warn(message, stacklevel=1)
             print(f"WARNING: {message}", file=sys.stderr)
@@ -98,9 +101,9 @@ class BuildExtWithOpenMP(build_ext):
                 # No -march=native: wheels must run on any CPU of the platform.
                 ext.extra_compile_args += ["-O3"]
             # The kernels never read floating-point exception flags.  Without
-            # this flag GCC keeps every comparison and multiplication that
-            # might raise one behind a branch, which stops it from
-            # vectorizing the sigmoid loops; results are unchanged.
+            # this flag GCC keeps each comparison or multiplication that might
+            # raise one behind a branch, so it cannot vectorize the sigmoid
+            # loops.  The flag does not change any result.
             ext.extra_compile_args += ["-fno-trapping-math"]
             if use_openmp:
                 ext.extra_compile_args += ["-fopenmp"]
