@@ -34,6 +34,24 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_nonnegative_int(value, name):
+    """Return ``value`` as a Python int >= 0, or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer, got {value!r} "
+                        f"of type {type(value).__name__}.")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value}.")
+    return int(value)
+
+
+def check_bool(value, name):
+    """Return ``value`` as a Python bool, accepting only bool and numpy.bool_."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} "
+                        f"of type {type(value).__name__}.")
+    return bool(value)
+
+
 def check_nonnegative_float(value, name):
     """Return ``value`` as a finite Python float >= 0, or raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -69,9 +87,11 @@ def check_penalties(sparsity_target, weight_decay, sparsity_weight, jacobian_wei
 def _as_float_array(array, name, dtype=None):
     """Convert ``array`` to a C-contiguous float32/float64 ndarray.
 
-    Booleans and integers convert to float64 (exact for integers up to 2**53)
-    and float16 converts to float32, which is exact.  Complex, object and other
-    types are rejected.  ``dtype`` forces the result type instead.
+    Booleans and integers convert to float64, which is exact for integers up
+    to 2**53 in magnitude; larger integers are rejected.  float16 converts to
+    float32, which is exact, and wider floats (longdouble) to float64.
+    Complex, object, string and datetime types are rejected.  ``dtype`` forces
+    the result type instead.
     """
     if hasattr(array, "toarray") or type(array).__module__.startswith("scipy.sparse"):
         raise TypeError(f"{name} is a sparse matrix; pass a dense array "
@@ -83,6 +103,14 @@ def _as_float_array(array, name, dtype=None):
     if kind not in "biuf":
         raise TypeError(f"{name} has unsupported dtype {arr.dtype}; pass a numeric "
                         f"array of float32 or float64 values.")
+    if kind in "iu" and arr.dtype.itemsize > 4 and arr.size:
+        # float64 represents every integer up to 2**53 exactly, and it would
+        # round larger ones without notice.
+        largest = max(abs(int(arr.min())), abs(int(arr.max())))
+        if largest > 2**53:
+            raise ValueError(f"{name} has integer values up to {largest}, which float64 "
+                             f"cannot hold exactly (limit 2**53); scale the data to "
+                             f"[0, 1] first.")
     if dtype is not None:
         target = dtype
     elif arr.dtype == np.float32 or arr.dtype == np.float64:
@@ -94,7 +122,9 @@ def _as_float_array(array, name, dtype=None):
         target = np.float64
     else:
         target = np.float64
-    return np.ascontiguousarray(arr, dtype=target)
+    # np.ascontiguousarray would turn a 0-d array into shape (1,), and check_X
+    # would then report the wrong number of dimensions.
+    return np.asarray(arr, dtype=target, order="C")
 
 
 def check_X(X, *, name="X", dtype=None, unit_range=True, n_features=None):

@@ -101,6 +101,10 @@ def compare_models(X_train, y_train, X_test, y_test, *, variants=None, n_hidden=
         rows.append(ComparisonRow(name, accuracy, result.elapsed, result.n_iter,
                                   result.loss_history[-1] if result.loss_history
                                   else float("nan")))
+        if result.stop_reason == "interrupted":
+            # Ctrl-C ended this fit early; the remaining models are skipped.
+            rows[-1].model += " (interrupted)"
+            break
     return rows
 
 

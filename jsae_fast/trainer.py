@@ -4,10 +4,15 @@ The trainer validates its inputs once, then calls a backend's kernel directly
 on every iteration.  L-BFGS works on one float64 vector of all parameters, as
 SciPy requires; each evaluation unpacks it into arrays of the data's dtype,
 which costs O(n s) and is small next to the O(m n s) cost evaluation.
+
+A fit can write checkpoints (see :mod:`jsae_fast._checkpoint`) and resume from
+one; a first Ctrl-C ends it cleanly after the current iteration.  Both are
+described in ``docs/robustness.md``.
 """
 
 import dataclasses
 import logging
+import os
 import signal
 import threading
 import time
@@ -18,11 +23,14 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from . import _checkpoint
 from ._backends import resolve_backend
 from ._model import DEFAULT_PENALTIES, init_params
 from ._threads import resolve_n_threads
 from ._validation import (
+    check_bool,
     check_nonnegative_float,
+    check_nonnegative_int,
     check_params,
     check_penalties,
     check_positive_int,
@@ -134,12 +142,20 @@ class Trainer:
     Each iteration costs one evaluation of the cost and gradient, O(m n s),
     except for L-BFGS line-search trials.
 
+    The first Ctrl-C (SIGINT) during :meth:`fit` stops training at the end of
+    the current iteration: ``fit`` then warns, writes a checkpoint when
+    ``checkpoint_path`` is set and returns the best parameters seen so far
+    with ``stop_reason="interrupted"``.  A second Ctrl-C raises
+    KeyboardInterrupt at once.  The handler is installed only when ``fit``
+    runs in the main thread.
+
     Parameters
     ----------
     solver : {"lbfgs", "gd", "adam"}, default="lbfgs"
         Optimizer.
     max_iter : int, default=400
-        Maximum iterations (epochs for Adam).
+        Maximum iterations (epochs for Adam).  A resumed fit counts the
+        iterations stored in the checkpoint towards this limit.
     tol : float, default=1e-9
         Convergence tolerance.  L-BFGS uses it as SciPy's ``ftol`` and ``gtol``;
         gradient descent stops when the cost decreases by less than
@@ -149,13 +165,16 @@ class Trainer:
         Step size for ``"gd"`` (default 1.0) and ``"adam"`` (default 1e-3);
         unused by L-BFGS.
     batch_size : int, default=256
-        Mini-batch size for ``"adam"``; clipped to the number of samples.
+        Mini-batch size for ``"adam"``.  A value larger than the number of
+        samples ``m`` is clipped to ``m``, so that each epoch is one
+        full-batch step; it is not an error.
     n_iter_no_change : int, default=10
         Patience of the Adam stopping rule.
     random_state : int, RandomState instance or None, default=None
         Seed for parameter initialisation (when ``fit`` gets no parameters)
         and Adam's shuffling.  A fixed seed gives identical results for a fixed
-        ``n_threads``.
+        ``n_threads``.  A resumed fit restores the shuffling generator from
+        the checkpoint instead.
     n_threads : int or None, default=None
         Threads for the kernels and BLAS; None uses all usable cores.
     backend : {"auto", "cython", "numba", "numpy"}, default="auto"
@@ -165,6 +184,16 @@ class Trainer:
         returning True stops training.
     verbose : int, default=0
         0 is silent; 1 shows a tqdm progress bar with the current cost.
+    checkpoint_path : str, os.PathLike or None, default=None
+        File to write training checkpoints to (an ``.npz`` archive, replaced
+        atomically each time; see :func:`jsae_fast._checkpoint.save_checkpoint`).
+        With a path, a checkpoint is written when ``fit`` stops normally, on
+        the first Ctrl-C, and every ``checkpoint_every`` iterations.  Its
+        folder must exist.
+    checkpoint_every : int, default=0
+        Also write a checkpoint after every ``checkpoint_every``-th iteration;
+        0 writes only when ``fit`` stops.  A positive value needs
+        ``checkpoint_path``.
 
     Examples
     --------
@@ -178,7 +207,8 @@ class Trainer:
 
     def __init__(self, solver="lbfgs", *, max_iter=400, tol=1e-9, learning_rate=None,
                  batch_size=256, n_iter_no_change=10, random_state=None, n_threads=None,
-                 backend="auto", callback=None, verbose=0):
+                 backend="auto", callback=None, verbose=0, checkpoint_path=None,
+                 checkpoint_every=0):
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
@@ -190,13 +220,16 @@ class Trainer:
         self.backend = backend
         self.callback = callback
         self.verbose = verbose
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
 
     def fit(self, X, params=None, *, n_hidden=196, tied=False,
             sparsity_target=DEFAULT_PENALTIES["sparsity_target"],
             weight_decay=DEFAULT_PENALTIES["weight_decay"],
             sparsity_weight=DEFAULT_PENALTIES["sparsity_weight"],
-            jacobian_weight=DEFAULT_PENALTIES["jacobian_weight"]):
-        """Minimise the cost on ``X``, starting from ``params``.
+            jacobian_weight=DEFAULT_PENALTIES["jacobian_weight"],
+            resume_from=None):
+        """Minimise the cost on ``X``, starting from ``params`` or a checkpoint.
 
         Parameters
         ----------
@@ -208,11 +241,21 @@ class Trainer:
             :func:`jsae_fast.init_params` from ``n_hidden``, ``tied`` and
             ``random_state``.
         n_hidden : int, default=196
-            Hidden units, when ``params`` is None.
+            Hidden units, when ``params`` and ``resume_from`` are None.
         tied : bool, default=False
-            Tied weights, when ``params`` is None.
+            Tied weights, when ``params`` and ``resume_from`` are None.
         sparsity_target, weight_decay, sparsity_weight, jacobian_weight : float
             Cost hyperparameters; the defaults give the JSAE of ``docs/model.md``.
+        resume_from : str, os.PathLike or None, default=None
+            Checkpoint written by a Trainer with ``checkpoint_path``.  Training
+            continues from its parameters, iteration count, loss history and
+            solver state; ``n_hidden`` and ``tied`` are then taken from the
+            checkpoint.  The solver, the dtype and number of samples of ``X``
+            and the four cost hyperparameters must match the checkpoint.  For
+            Adam and gradient descent with a fixed ``n_threads``, resuming
+            gives the same result as an uninterrupted run; L-BFGS restarts
+            from the saved parameters with an empty curvature history, so its
+            further iterates differ from an uninterrupted run.
 
         Returns
         -------
@@ -223,23 +266,39 @@ class Trainer:
         NonFiniteCostError
             If the cost becomes NaN or infinite; the exception carries the last
             finite cost and its parameters.
+        ValueError
+            On invalid input, or when ``resume_from`` is corrupt or does not
+            match this fit; the message names the file.
         """
         started = time.perf_counter()
         penalties = check_penalties(sparsity_target, weight_decay, sparsity_weight,
                                     jacobian_weight)
         X = check_X(X)
-        if params is None:
+        checkpoint = None
+        if resume_from is not None:
+            if params is not None:
+                raise ValueError("pass either params or resume_from, not both, because "
+                                 "the checkpoint contains the parameters to continue from.")
+            checkpoint = _load_resume_checkpoint(resume_from, self.solver, X, penalties)
+            params = checkpoint["params"]
+        elif params is None:
+            tied = check_bool(tied, "tied")
             params = init_params(X.shape[1], n_hidden, tied=tied, dtype=X.dtype,
                                  random_state=self.random_state)
+        params = _check_params_dict(params)
         W, b, V, c = check_params(X, params["W"], params["b"], params.get("V"), params["c"])
         state = _FitState(self, X, {"W": W, "b": b, "V": V, "c": c}, penalties)
-        logger.info("training: solver=%s backend=%s m=%d n=%d s=%d dtype=%s threads=%d",
-                    self.solver, state.backend_name, X.shape[0], X.shape[1], W.shape[0],
-                    X.dtype.name, state.n_threads)
+        if checkpoint is not None:
+            state.restore(checkpoint)
+        logger.info("training: solver=%s backend=%s m=%d n=%d s=%d dtype=%s threads=%d "
+                    "start_iteration=%d", self.solver, state.backend_name, X.shape[0],
+                    X.shape[1], W.shape[0], X.dtype.name, state.n_threads, state.n_iter)
         run = {"lbfgs": _run_lbfgs, "gd": _run_gd, "adam": _run_adam}[state.solver]
-        with state.progress(), _Interrupt() as interrupt:
-            state.interrupt = interrupt
-            run(state)
+        if state.n_iter < state.max_iter:
+            with state.progress(), _Interrupt() as interrupt:
+                state.interrupt = interrupt
+                run(state)
+        state.write_checkpoint(final=True)
         if state.stop_reason == "max_iter":
             warnings.warn(f"Trainer: solver {state.solver!r} reached max_iter={state.max_iter} "
                           f"before the tolerance was met; increase max_iter or tol.",
@@ -264,11 +323,42 @@ class Trainer:
         )
 
 
+def _check_params_dict(params):
+    """Check that ``params`` maps ``W``, ``b``, ``c`` (and optionally ``V``) to arrays."""
+    if not hasattr(params, "keys") or not hasattr(params, "get"):
+        raise TypeError(f"params must be a dict with keys 'W', 'b', 'V', 'c', got "
+                        f"{type(params).__name__}.")
+    missing = [k for k in ("W", "b", "c") if k not in params]
+    if missing:
+        raise ValueError(f"params is missing the key(s) {missing}; expected a dict with "
+                         f"keys 'W', 'b', 'V' (None for tied weights) and 'c', as returned "
+                         f"by jsae_fast.init_params.")
+    return params
+
+
+def _check_checkpoint_path(path):
+    """Return ``path`` as a str after checking that its folder exists."""
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"checkpoint_path must be a str, an os.PathLike or None, got "
+                        f"{path!r} of type {type(path).__name__}.")
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"checkpoint_path {path!r} is in the folder {folder!r}, which "
+                         f"does not exist; create it first.")
+    if os.path.isdir(path):
+        raise ValueError(f"checkpoint_path {path!r} is a folder; pass a file name such "
+                         f"as {os.path.join(path, 'checkpoint.npz')!r}.")
+    return path
+
+
 class _FitState:
     """Validated settings and running state of one fit."""
 
     def __init__(self, trainer, X, params, penalties):
-        if trainer.solver not in SOLVERS:
+        if not isinstance(trainer.solver, str) or trainer.solver not in SOLVERS:
             valid = ", ".join(repr(s) for s in SOLVERS)
             raise ValueError(f"unknown solver {trainer.solver!r}; valid solvers are {valid}.")
         self.solver = trainer.solver
@@ -287,7 +377,16 @@ class _FitState:
         if trainer.callback is not None and not callable(trainer.callback):
             raise TypeError(f"callback must be callable or None, got {trainer.callback!r}.")
         self.callback = trainer.callback
-        self.verbose = int(trainer.verbose)
+        verbose = trainer.verbose
+        if isinstance(verbose, (bool, np.bool_)):
+            verbose = int(verbose)
+        self.verbose = check_nonnegative_int(verbose, "verbose")
+        self.checkpoint_path = _check_checkpoint_path(trainer.checkpoint_path)
+        self.checkpoint_every = check_nonnegative_int(trainer.checkpoint_every,
+                                                      "checkpoint_every")
+        if self.checkpoint_every > 0 and self.checkpoint_path is None:
+            raise ValueError(f"checkpoint_every={self.checkpoint_every} needs a "
+                             f"checkpoint_path to write to.")
         self.rng = check_random_state(trainer.random_state)
         self.backend_name, self.kernel = resolve_backend(trainer.backend)
         self.n_threads = resolve_n_threads(trainer.n_threads)
@@ -305,9 +404,14 @@ class _FitState:
         self.n_evaluations = 0
         self.stop_reason = "max_iter"
         self.interrupt = None
+        self.resumed = None
+        # Set by the solver before each end_iteration: returns the arrays a
+        # checkpoint needs to continue after that iteration.
+        self.resume_state = None
         self._bar = None
         self._best = (np.inf, None)
-        self._last_finite = (None, None)
+        self._last_finite = (None, self.params)
+        self._last_checkpoint = None
 
     # Parameter packing for SciPy.
     def pack(self, params):
@@ -324,6 +428,7 @@ class _FitState:
 
     def evaluate(self, params, X=None):
         """Return ``(loss, grads)``, raising NonFiniteCostError on NaN or inf."""
+        full_batch = X is None
         X = self.X if X is None else X
         loss, gW, gb, gV, gc = self.kernel(X, params["W"], params["b"], params["V"],
                                            params["c"], *self.penalties, self.n_threads)
@@ -339,7 +444,11 @@ class _FitState:
                 f"learning rate or the penalty weights; the exception's params "
                 f"attribute holds the last good parameters.",
                 iteration=self.n_iter + 1, last_finite_loss=last_loss,
-                params=last_params)
+                params={k: (None if v is None else v.copy())
+                        for k, v in last_params.items()})
+        if full_batch and self._last_finite[0] is None:
+            # The cost at the starting point, before any iteration ends.
+            self._last_finite = (float(loss), params)
         return loss, grads
 
     def end_iteration(self, loss, params):
@@ -353,6 +462,8 @@ class _FitState:
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(cost=f"{loss:.6g}", refresh=False)
+        if self.checkpoint_every and self.n_iter % self.checkpoint_every == 0:
+            self.write_checkpoint()
         if self.callback is not None and self.callback(self.n_iter, float(loss), params):
             self.stop_reason = "callback"
             return True
@@ -365,6 +476,53 @@ class _FitState:
         params = self._best[1] if self._best[1] is not None else self.params
         return {k: (None if v is None else v.copy()) for k, v in params.items()}
 
+    # Checkpoints.
+    def write_checkpoint(self, final=False):
+        """Write a checkpoint of the state after the last finished iteration.
+
+        With ``final=True`` the checkpoint is skipped when no iteration ran
+        since the last one written (or since the resumed checkpoint).
+        """
+        if self.checkpoint_path is None or self.resume_state is None:
+            return
+        if final and self._last_checkpoint == self.n_iter:
+            return
+        arrays = {
+            "format_version": np.int64(_checkpoint.FORMAT_VERSION),
+            "solver": np.str_(self.solver),
+            "dtype": np.str_(self.dtype.name),
+            "tied": np.bool_(self.tied),
+            "n_samples": np.int64(self.X.shape[0]),
+            "penalties": np.asarray(self.penalties, dtype=np.float64),
+            "loss_history": np.asarray(self.loss_history, dtype=np.float64),
+            "n_iter": np.int64(self.n_iter),
+            "n_evaluations": np.int64(self.n_evaluations),
+            "best_loss": np.float64(self._best[0]),
+        }
+        resume = self.resume_state()
+        for k in self.names:
+            arrays[f"param_{k}"] = resume["params"][k]
+            arrays[f"best_{k}"] = self.best_params()[k]
+        arrays.update(resume.get("solver", {}))
+        _checkpoint.save_checkpoint(self.checkpoint_path, arrays)
+        self._last_checkpoint = self.n_iter
+        logger.info("checkpoint written to %s after iteration %d", self.checkpoint_path,
+                    self.n_iter)
+
+    def restore(self, checkpoint):
+        """Continue from a checkpoint checked by ``_load_resume_checkpoint``."""
+        self.loss_history = list(checkpoint["loss_history"])
+        self.n_iter = checkpoint["n_iter"]
+        self.n_evaluations = checkpoint["n_evaluations"]
+        best = checkpoint["best_params"]
+        self._best = (checkpoint["best_loss"], dict(best, V=best.get("V")))
+        self.resumed = checkpoint["solver_state"]
+        self._last_checkpoint = self.n_iter
+        if self.solver == "adam" and self.loss_history:
+            self._last_finite = (self.loss_history[-1], self.params)
+        params = self.params
+        self.resume_state = lambda: {"params": params}
+
     def progress(self):
         state = self
 
@@ -373,8 +531,8 @@ class _FitState:
                 if state.verbose > 0:
                     from tqdm.auto import tqdm
 
-                    state._bar = tqdm(total=state.max_iter, desc=f"JSAE {state.solver}",
-                                      unit="it", leave=True)
+                    state._bar = tqdm(total=state.max_iter, initial=state.n_iter,
+                                      desc=f"JSAE {state.solver}", unit="it", leave=True)
                 return self
 
             def __exit__(self, *exc):
@@ -386,6 +544,116 @@ class _FitState:
         return _Progress()
 
 
+def _load_resume_checkpoint(path, solver, X, penalties):
+    """Read a checkpoint and check that it can continue this fit.
+
+    Returns a dict with ``params``, ``best_params``, ``best_loss``,
+    ``loss_history``, ``n_iter``, ``n_evaluations`` and the raw
+    ``solver_state`` arrays.
+    """
+    arrays = _checkpoint.load_checkpoint(path)
+    path = os.fspath(path)
+
+    def get(name, kind, shape=None):
+        value = arrays.get(name)
+        if value is None:
+            raise ValueError(f"checkpoint {path} has no {name!r} entry.")
+        if value.dtype.kind not in kind or (shape is not None and value.shape != shape):
+            raise ValueError(f"checkpoint {path}: entry {name!r} has dtype {value.dtype} "
+                             f"and shape {value.shape}, which a jsae_fast checkpoint "
+                             f"never has.")
+        return value
+
+    stored_solver = str(get("solver", "U", ()))
+    if stored_solver != solver:
+        raise ValueError(f"checkpoint {path} was written by solver {stored_solver!r}, but "
+                         f"this Trainer uses solver {solver!r}; resume with the same solver.")
+    stored_dtype = str(get("dtype", "U", ()))
+    if stored_dtype != X.dtype.name:
+        raise ValueError(f"checkpoint {path} contains {stored_dtype} parameters, but X has "
+                         f"dtype {X.dtype.name}; pass X as {stored_dtype}.")
+    n_samples = int(get("n_samples", "iu", ()))
+    if n_samples != X.shape[0]:
+        raise ValueError(f"checkpoint {path} was written for {n_samples} samples, but X "
+                         f"has {X.shape[0]}; resume on the same training data.")
+    stored_penalties = get("penalties", "f", (4,))
+    if not np.array_equal(stored_penalties, np.asarray(penalties, dtype=np.float64)):
+        names = ("sparsity_target", "weight_decay", "sparsity_weight", "jacobian_weight")
+        stored = dict(zip(names, stored_penalties.tolist()))
+        raise ValueError(f"checkpoint {path} was written with {stored}, but this fit "
+                         f"uses {dict(zip(names, penalties))}; resume with the same cost.")
+    tied = bool(get("tied", "b", ()))
+
+    n = X.shape[1]
+    W = get("param_W", "f")
+    if W.ndim != 2 or W.shape[1] != n or W.shape[0] < 1:
+        raise ValueError(f"checkpoint {path} has W of shape {W.shape}, but X has {n} "
+                         f"features; expected (n_hidden, {n}).")
+    s = W.shape[0]
+    shapes = {"W": (s, n), "b": (s,), "c": (n,)}
+    if not tied:
+        shapes["V"] = (n, s)
+    params, best = {"V": None}, {"V": None}
+    for k, shape in shapes.items():
+        for prefix, target in (("param_", params), ("best_", best)):
+            value = get(prefix + k, "f")
+            if value.shape != shape or value.dtype != X.dtype:
+                raise ValueError(f"checkpoint {path}: {prefix}{k} has shape {value.shape} "
+                                 f"and dtype {value.dtype}, expected {shape} and "
+                                 f"{X.dtype.name}.")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"checkpoint {path}: {prefix}{k} contains NaN or "
+                                 f"infinite values.")
+            target[k] = value
+    n_iter = int(get("n_iter", "iu", ()))
+    history = get("loss_history", "f")
+    if history.ndim != 1 or len(history) != n_iter or n_iter < 0:
+        raise ValueError(f"checkpoint {path} has {history.size} loss values for "
+                         f"{n_iter} iterations.")
+    solver_state = {name: value for name, value in arrays.items()
+                    if name.startswith(("adam_", "gd_"))}
+    _check_solver_state(path, solver, solver_state, shapes, X.dtype)
+    return {
+        "params": params,
+        "best_params": best,
+        "best_loss": float(get("best_loss", "f", ())),
+        "loss_history": [float(v) for v in history],
+        "n_iter": n_iter,
+        "n_evaluations": int(get("n_evaluations", "iu", ())),
+        "solver_state": solver_state,
+    }
+
+
+def _check_solver_state(path, solver, arrays, shapes, dtype):
+    """Check the Adam or gradient-descent entries of a checkpoint."""
+    if solver == "adam":
+        expected = {"adam_step": ((), "iu"), "adam_best": ((), "f"),
+                    "adam_stale": ((), "iu"), "adam_rng_keys": ((624,), "u"),
+                    "adam_rng_pos": ((), "iu"), "adam_rng_has_gauss": ((), "iu"),
+                    "adam_rng_cached_gaussian": ((), "f")}
+        for k, shape in shapes.items():
+            expected[f"adam_m_{k}"] = (shape, "f")
+            expected[f"adam_v_{k}"] = (shape, "f")
+    elif solver == "gd":
+        expected = {"gd_previous": ((), "f")}
+    else:
+        expected = {}
+    for name, (shape, kind) in expected.items():
+        value = arrays.get(name)
+        if value is None:
+            raise ValueError(f"checkpoint {path} has no {name!r} entry, which {solver!r} "
+                             f"needs to resume.")
+        if value.shape != shape or value.dtype.kind not in kind:
+            raise ValueError(f"checkpoint {path}: entry {name!r} has shape {value.shape} "
+                             f"and dtype {value.dtype}, expected shape {shape}.")
+        if name.startswith(("adam_m_", "adam_v_")) and value.dtype != dtype:
+            raise ValueError(f"checkpoint {path}: entry {name!r} has dtype {value.dtype}, "
+                             f"expected {np.dtype(dtype).name}.")
+    if solver == "adam" and not 0 <= int(arrays["adam_rng_pos"]) <= 624:
+        raise ValueError(f"checkpoint {path}: entry 'adam_rng_pos' is "
+                         f"{int(arrays['adam_rng_pos'])}, outside [0, 624].")
+
+
 def _run_lbfgs(state):
     def fun(vector):
         loss, grads = state.evaluate(state.unpack(vector))
@@ -393,13 +661,16 @@ def _run_lbfgs(state):
 
     def callback(intermediate_result):
         params = state.unpack(intermediate_result.x)
+        # A resumed L-BFGS run restarts from these parameters.
+        state.resume_state = lambda: {"params": params}
         if state.end_iteration(float(intermediate_result.fun), params):
             raise StopIteration
 
+    remaining = state.max_iter - state.n_iter
     result = minimize(
         fun, state.pack(state.params), jac=True, method="L-BFGS-B", callback=callback,
-        options={"maxiter": state.max_iter, "ftol": state.tol, "gtol": state.tol,
-                 "maxfun": max(15000, 20 * state.max_iter)},
+        options={"maxiter": remaining, "ftol": state.tol, "gtol": state.tol,
+                 "maxfun": max(15000, 20 * remaining)},
     )
     if state.stop_reason in ("callback", "interrupted"):
         return
@@ -415,7 +686,10 @@ def _run_lbfgs(state):
 def _run_gd(state):
     params = state.params
     previous = None
-    for _ in range(state.max_iter):
+    if state.resumed is not None:
+        stored = float(state.resumed["gd_previous"])
+        previous = None if np.isnan(stored) else stored
+    for _ in range(state.max_iter - state.n_iter):
         loss, grads = state.evaluate(params)
         if previous is not None and previous - loss <= state.tol * max(1.0, abs(loss)):
             state.stop_reason = "converged"
@@ -425,6 +699,9 @@ def _run_gd(state):
         new = {k: None if v is None else v - state.learning_rate * grads[k]
                for k, v in params.items()}
         previous = loss
+        # A resumed run continues with the step just taken.
+        state.resume_state = lambda new=new, loss=loss: {
+            "params": new, "solver": {"gd_previous": np.float64(loss)}}
         if state.end_iteration(loss, params):
             return
         params = new
@@ -439,7 +716,29 @@ def _run_adam(state, beta1=0.9, beta2=0.999, epsilon=1e-8):
     moment2 = {k: np.zeros_like(params[k]) for k in state.names}
     step = 0
     best, stale = np.inf, 0
-    for _ in range(state.max_iter):
+    if state.resumed is not None:
+        saved = state.resumed
+        for k in state.names:
+            moment1[k] = saved[f"adam_m_{k}"].copy()
+            moment2[k] = saved[f"adam_v_{k}"].copy()
+        step = int(saved["adam_step"])
+        best, stale = float(saved["adam_best"]), int(saved["adam_stale"])
+        state.rng.set_state(("MT19937", saved["adam_rng_keys"].astype(np.uint32),
+                             int(saved["adam_rng_pos"]), int(saved["adam_rng_has_gauss"]),
+                             float(saved["adam_rng_cached_gaussian"])))
+
+    def resume_state():
+        _, keys, pos, has_gauss, cached = state.rng.get_state()
+        solver = {"adam_step": np.int64(step), "adam_best": np.float64(best),
+                  "adam_stale": np.int64(stale), "adam_rng_keys": keys,
+                  "adam_rng_pos": np.int64(pos), "adam_rng_has_gauss": np.int64(has_gauss),
+                  "adam_rng_cached_gaussian": np.float64(cached)}
+        for k in state.names:
+            solver[f"adam_m_{k}"] = moment1[k]
+            solver[f"adam_v_{k}"] = moment2[k]
+        return {"params": params, "solver": solver}
+
+    for _ in range(state.max_iter - state.n_iter):
         order = state.rng.permutation(m)
         total = 0.0
         for start in range(0, m, batch):
@@ -458,12 +757,15 @@ def _run_adam(state, beta1=0.9, beta2=0.999, epsilon=1e-8):
                     state.dtype)
         epoch_loss = total / m
         snapshot = {k: (None if v is None else v.copy()) for k, v in params.items()}
-        if state.end_iteration(epoch_loss, snapshot):
-            return
+        # The patience counters are updated before end_iteration, so that a
+        # checkpoint written there contains their values after this epoch.
         if epoch_loss < best - state.tol:
             best, stale = epoch_loss, 0
         else:
             stale += 1
-            if stale >= state.n_iter_no_change:
-                state.stop_reason = "converged"
-                return
+        state.resume_state = resume_state
+        if state.end_iteration(epoch_loss, snapshot):
+            return
+        if stale >= state.n_iter_no_change:
+            state.stop_reason = "converged"
+            return
