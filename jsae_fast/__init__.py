@@ -15,13 +15,26 @@ from ._backends import backends, loss_and_grad
 from ._gradcheck import check_gradient
 from ._model import init_params
 from .api import decode, encode
+from .estimators import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    JacobianSparseAutoencoder,
+    SparseAutoencoder,
+)
+from .persistence import load_model, save_model
 from .softmax import SoftmaxClassifier
+from .stacked import StackedAutoencoderClassifier
 from .trainer import Trainer, TrainingResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Autoencoder",
+    "ContractiveAutoencoder",
+    "JacobianSparseAutoencoder",
     "SoftmaxClassifier",
+    "SparseAutoencoder",
+    "StackedAutoencoderClassifier",
     "Trainer",
     "TrainingResult",
     "backends",
@@ -30,8 +43,10 @@ __all__ = [
     "decode",
     "encode",
     "init_params",
+    "load_model",
     "loss_and_grad",
     "reference",
+    "save_model",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

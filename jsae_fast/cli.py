@@ -9,8 +9,10 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from . import __version__, datasets
 from ._backends import BACKEND_ORDER
@@ -140,7 +142,10 @@ def main(argv=None):
         level = logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            if getattr(args, "quiet", False):
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            return args.handler(args)
     except (UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         print(f"jsae-fast: error: {exc}", file=sys.stderr)
         return 2

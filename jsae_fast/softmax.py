@@ -94,8 +94,8 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
-            raise ValueError(f"SoftmaxClassifier needs samples of at least 2 classes; "
-                             f"y contains only the class {self.classes_[0]!r}.")
+            raise ValueError(f"SoftmaxClassifier needs samples of at least 2 classes, but y "
+                             f"contains only one class: {self.classes_[0]!r}.")
         targets = encoder.transform(y)
         n_samples, n_features = X.shape
         n_classes = len(self.classes_)
@@ -147,24 +147,53 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
                           f"converging; increase max_iter.", ConvergenceWarning, stacklevel=2)
         return self
 
-    def decision_function(self, X):
-        """Return the class scores (logits), shape (n_samples, n_classes)."""
+    def _logits(self, X):
+        """Return the class scores, shape (n_samples, n_classes)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
         return X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
 
+    def decision_function(self, X):
+        """Return the class scores (logits).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            One logit per class; with two classes, as scikit-learn's binary
+            classifiers do, the score of ``classes_[1]`` minus that of
+            ``classes_[0]``, positive where ``classes_[1]`` is predicted.
+        """
+        scores = self._logits(X)
+        if scores.shape[1] == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
     def predict_proba(self, X):
         """Return class probabilities, shape (n_samples, n_classes), rows summing to 1."""
-        return softmax(self.decision_function(X), axis=1)
+        return softmax(self._logits(X), axis=1)
 
     def predict_log_proba(self, X):
         """Return log class probabilities, computed stably with log-sum-exp."""
-        scores = self.decision_function(X)
+        scores = self._logits(X)
         return scores - logsumexp(scores, axis=1, keepdims=True)
 
     def predict(self, X):
         """Return the most probable class of each sample."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self._logits(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def save(self, path):
+        """Write the classifier to ``path`` in the ``.npz`` layout of :mod:`jsae_fast.persistence`."""
+        from .persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a classifier written by :meth:`save`."""
+        from .persistence import load_model
+
+        return load_model(path, expected_class=cls)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -431,11 +431,6 @@ def model_file_bytes(tmp_path_factory):
 _positions = st.one_of(st.integers(0, 63), st.integers(-200, -1), st.integers(0, 10**6))
 
 
-# NOTE: jsae_fast.persistence lets zipfile's NotImplementedError (unknown
-# compression method or ZIP version in a damaged header) escape load_model.
-# Remove this mark once load_model turns it into ValueError.
-@pytest.mark.xfail(raises=NotImplementedError, strict=False,
-                   reason="load_model does not yet catch zipfile's NotImplementedError")
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flips=st.lists(st.tuples(_positions, st.integers(1, 255)), min_size=1, max_size=6),
