@@ -1,9 +1,17 @@
 """Build script for the compiled kernels of jsae_fast.
 
-The Cython sources in ``kernels/`` compile into the extension module
-``jsae_fast._jsae_kernels``.  OpenMP is used when a test program compiles and
-links with ``-fopenmp``.  Otherwise (for example with Apple clang without
-libomp) the kernels build single-threaded and the build prints a warning.
+The kernel source ``kernels/_jsae_kernels_impl.pxi`` compiles into two
+extension modules.  ``jsae_fast._jsae_kernels`` uses only the platform's
+baseline instructions (no ``-march``), so a wheel runs on any CPU of its
+platform.  ``jsae_fast._jsae_kernels_avx2`` is the same code compiled with
+``-mavx2 -mfma``; ``jsae_fast._cython_backend`` imports it only on CPUs that
+support both.  That second module is built only when the compiler accepts
+the flags and compiles AVX2 intrinsics (x86-64 with GCC or clang).
+Otherwise the build prints a message and continues without it.
+
+OpenMP is used when a test program compiles and links with ``-fopenmp``.
+Otherwise (for example with Apple clang without libomp) the kernels build
+single-threaded and the build prints a warning.
 
 Environment variables:
 
@@ -49,27 +57,57 @@ _OPENMP_TEST_PROGRAM = textwrap.dedent(
 )
 
 
-def _compiler_supports_openmp(compiler):
-    """Return True if ``compiler`` compiles and links a small OpenMP program."""
+#: Extra builds of the kernel for wider x86-64 vector units, mapped from the
+#: module name to the compiler flags.  Each needs its own .pyx in kernels/.
+_SIMD_VARIANTS = {
+    "jsae_fast._jsae_kernels_avx2": ["-mavx2", "-mfma"],
+}
+
+# Compiled (never run, since the build machine may lack the instructions) to
+# check that the compiler targets x86-64 and accepts the variant's flags.
+_SIMD_TEST_PROGRAM = textwrap.dedent(
+    """\
+    #include <immintrin.h>
+    int main(void) {
+        __m256i k = _mm256_add_epi32(_mm256_set1_epi32(1), _mm256_set1_epi32(2));
+        __m256 x = _mm256_set1_ps(1.0f);
+        x = _mm256_fmadd_ps(x, x, x);
+        return _mm256_movemask_epi8(k) == 0 && _mm256_cvtss_f32(x) == 2.0f ? 0 : 1;
+    }
+    """
+)
+
+
+def _compiles(compiler, program, flags, link):
+    """Return True if ``compiler`` compiles ``program`` with ``flags``.
+
+    With ``link`` true the object must also link into an executable.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        source = os.path.join(tmp, "openmp_check.c")
+        source = os.path.join(tmp, "check.c")
         with open(source, "w") as fh:
-            fh.write(_OPENMP_TEST_PROGRAM)
+            fh.write(program)
         try:
             objects = compiler.compile(
-                [source], output_dir=tmp, extra_postargs=["-fopenmp"]
+                [source], output_dir=tmp, extra_postargs=flags
             )
-            compiler.link_executable(
-                objects, "openmp_check", output_dir=tmp,
-                extra_postargs=["-fopenmp"],
-            )
+            if link:
+                compiler.link_executable(
+                    objects, "check", output_dir=tmp, extra_postargs=flags
+                )
         except Exception:  # CompileError, LinkError or a missing compiler
             return False
     return True
 
 
+def _warn(message):
+    # pip shows the warning, and stderr when run with -v.
+    warnings.warn(message, stacklevel=2)
+    print(f"WARNING: {message}", file=sys.stderr)
+
+
 class BuildExtWithOpenMP(build_ext):
-    """``build_ext`` that adds OpenMP flags when the compiler supports them."""
+    """``build_ext`` that adds OpenMP and SIMD flags the compiler supports."""
 
     def build_extensions(self):
         if _env_flag("JSAE_FAST_DISABLE_OPENMP"):
@@ -80,19 +118,20 @@ class BuildExtWithOpenMP(build_ext):
             use_openmp = True
             reason = ""
         else:
-            use_openmp = _compiler_supports_openmp(self.compiler)
+            use_openmp = _compiles(
+                self.compiler, _OPENMP_TEST_PROGRAM, ["-fopenmp"], link=True
+            )
             reason = (
                 "the C compiler cannot build an OpenMP program with -fopenmp; "
                 "install an OpenMP runtime (for example libomp for clang) and "
                 "rebuild for multithreading"
             )
         if not use_openmp:
-            message = (
+            _warn(
                 f"jsae_fast is built without OpenMP because {reason}. The "
                 f"Cython kernels will run on one thread."
             )
-            warnings.warn(message, stacklevel=1)
-            print(f"WARNING: {message}", file=sys.stderr)
+        self._drop_unsupported_simd_variants()
         for ext in self.extensions:
             if self.compiler.compiler_type == "msvc":
                 ext.extra_compile_args += ["/O2"] + (["/openmp"] if use_openmp else [])
@@ -105,22 +144,56 @@ class BuildExtWithOpenMP(build_ext):
             # raise one behind a branch, so it cannot vectorize the sigmoid
             # loops.  The flag does not change any result.
             ext.extra_compile_args += ["-fno-trapping-math"]
+            ext.extra_compile_args += _SIMD_VARIANTS.get(ext.name, [])
             if use_openmp:
                 ext.extra_compile_args += ["-fopenmp"]
                 ext.extra_link_args += ["-fopenmp"]
         super().build_extensions()
 
+    def _drop_unsupported_simd_variants(self):
+        """Remove the SIMD variants that this compiler cannot build."""
+        kept = []
+        for ext in self.extensions:
+            flags = _SIMD_VARIANTS.get(ext.name)
+            if flags is None:
+                kept.append(ext)
+                continue
+            if self.compiler.compiler_type == "msvc":
+                reason = "its flags are written for GCC and clang, not MSVC"
+            elif not _compiles(
+                self.compiler, _SIMD_TEST_PROGRAM, flags, link=False
+            ):
+                reason = (
+                    f"the C compiler rejects {' '.join(flags)} or the AVX2 "
+                    f"and FMA intrinsics (it does not target x86-64)"
+                )
+            else:
+                kept.append(ext)
+                continue
+            # Not a warning: the baseline module covers every CPU.
+            print(
+                f"jsae_fast: skipping the optional extension {ext.name} "
+                f"because {reason}; the baseline kernel is built as usual.",
+                file=sys.stderr,
+            )
+        self.extensions[:] = kept
+
 
 def _extensions():
-    return [
-        Extension(
-            "jsae_fast._jsae_kernels",
-            ["kernels/_jsae_kernels.pyx"],
-            include_dirs=[np.get_include(), "kernels"],
-            depends=["kernels/_jsae_math.h"],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        )
+    common = dict(
+        include_dirs=[np.get_include(), "kernels"],
+        depends=["kernels/_jsae_kernels_impl.pxi", "kernels/_jsae_math.h"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )
+    extensions = [
+        Extension("jsae_fast._jsae_kernels", ["kernels/_jsae_kernels.pyx"], **common)
     ]
+    for name in _SIMD_VARIANTS:
+        source = "kernels/" + name.rpartition(".")[2] + ".pyx"
+        # optional=True: if compiling it still fails, setuptools prints the
+        # error and the build goes on with the baseline module.
+        extensions.append(Extension(name, [source], optional=True, **common))
+    return extensions
 
 
 setup(

@@ -5,8 +5,18 @@ differences, with block sizes small enough that every test runs several blocks
 per thread, ends on a partial block, and exercises the one-pass, cached and
 recomputing paths.  The public API is tested generically elsewhere; these
 tests call ``jsae_fast._jsae_kernels.loss_and_grad`` directly so that
-``block_size`` and ``cache_bytes`` can be varied.
+``block_size`` and ``cache_bytes`` can be varied.  The last section repeats
+the main checks on every instruction-set build that exists and runs on this
+CPU (the AVX2 build on x86-64), compares the builds with each other, and
+tests how the backend chooses among them.
 """
+
+import importlib
+import logging
+import os
+import platform
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -54,9 +64,10 @@ def make_problem(m, n, s, dtype, tied, seed=0, scale=0.5):
     return X, W, b, V, c
 
 
-def run_kernel(problem, penalties, *, n_threads=1, block_size=4, cache_bytes=1 << 20):
+def run_kernel(problem, penalties, *, n_threads=1, block_size=4, cache_bytes=1 << 20,
+               module=kernels):
     X, W, b, V, c = problem
-    return kernels.loss_and_grad(
+    return module.loss_and_grad(
         X, W, b, V, c, *penalties,
         block_size=block_size, cache_bytes=cache_bytes, n_threads=n_threads,
     )
@@ -382,3 +393,218 @@ def test_backend_restores_blas_threads():
     after = [info["num_threads"] for info in threadpool_info()
              if info["user_api"] == "blas"]
     assert after == before
+
+
+# ---------------------------------------------------------------------------
+# Instruction-set builds and their dispatch
+
+# Only builds that the CPU supports are imported: a wider build may crash the
+# process with an illegal instruction elsewhere.
+SUPPORTED_LEVELS = _cython_backend.supported_simd_levels()
+BUILDS = [
+    pytest.param(module_name, id=name)
+    for name, module_name, _ in _cython_backend.SIMD_LEVELS
+    if name in SUPPORTED_LEVELS
+]
+WIDE_BUILDS = [build for build in BUILDS if build.id != "baseline"]
+AVX2_FEATURES = {"AVX": True, "AVX2": True, "FMA3": True}
+
+
+def _is_built(module_name):
+    # Built means next to the baseline build, as the backend requires.
+    folder = _cython_backend._extension_dir(module_name)
+    return folder is not None and folder == _cython_backend._extension_dir(kernels.__name__)
+
+
+def _import_build(module_name):
+    return importlib.import_module(module_name)
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+@pytest.mark.parametrize("n_threads", [1, 2], ids=["threads=1", "threads=2"])
+@pytest.mark.parametrize("penalties", PENALTY_PARAMS)
+@pytest.mark.parametrize("tied", TIED)
+def test_build_float64_matches_reference(tied, penalties, n_threads, module_name):
+    module = _import_build(module_name)
+    problem = make_problem(23, 7, 5, np.float64, tied)
+    result = run_kernel(problem, penalties, n_threads=n_threads, block_size=3,
+                        cache_bytes=3 * 5 * 8, module=module)
+    assert_matches(result, run_reference(problem, penalties), rtol=1e-8)
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+@pytest.mark.parametrize("n_threads", [1, 2], ids=["threads=1", "threads=2"])
+@pytest.mark.parametrize("tied", TIED)
+def test_build_float32_matches_reference(tied, n_threads, module_name):
+    module = _import_build(module_name)
+    problem = make_problem(29, 9, 6, np.float32, tied)
+    penalties = PENALTIES["all"]
+    result = run_kernel(problem, penalties, n_threads=n_threads, module=module)
+    for array in result[1:]:
+        assert array is None or array.dtype == np.float32
+    assert_matches(result, run_reference(problem, penalties), rtol=1e-4)
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 1), (1, 6, 3), (7, 1, 2), (5, 4, 1), (10, 3, 4)],
+    ids=lambda shape: "m={},n={},s={}".format(*shape),
+)
+def test_build_edge_shapes_match_reference(shape, module_name):
+    module = _import_build(module_name)
+    problem = make_problem(*shape, np.float64, False, seed=3)
+    penalties = PENALTIES["all"]
+    result = run_kernel(problem, penalties, n_threads=2, block_size=3,
+                        cache_bytes=8, module=module)
+    assert_matches(result, run_reference(problem, penalties), rtol=1e-8)
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+def test_build_saturated_units_stay_finite(module_name):
+    module = _import_build(module_name)
+    X, W, b, V, c = make_problem(12, 5, 4, np.float64, False, seed=5, scale=60.0)
+    b[0] = 40.0
+    W[0] = np.abs(W[0])
+    penalties = PENALTIES["all"]
+    with np.errstate(all="raise"):
+        result = run_kernel((X, W, b, V, c), penalties, n_threads=2,
+                            block_size=5, module=module)
+    assert all(np.all(np.isfinite(a)) for a in result if a is not None)
+    assert_matches(result, run_reference((X, W, b, V, c), penalties), rtol=1e-8)
+
+
+@pytest.mark.parametrize("module_name", WIDE_BUILDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("tied", TIED)
+def test_wide_build_agrees_with_baseline(tied, dtype, module_name):
+    module = _import_build(module_name)
+    # Large enough (n = 37, s = 19) that the epilogue loops run full vectors
+    # and a scalar remainder.
+    problem = make_problem(300, 37, 19, dtype, tied, seed=31)
+    penalties = PENALTIES["all"]
+    for n_threads in (1, 2):
+        wide = run_kernel(problem, penalties, n_threads=n_threads,
+                          block_size=16, cache_bytes=100 * 19 * 8, module=module)
+        base = run_kernel(problem, penalties, n_threads=n_threads,
+                          block_size=16, cache_bytes=100 * 19 * 8)
+        # Fused multiply-adds round once where the baseline rounds twice, so
+        # the builds differ by a few units in the last place of each step.
+        assert_matches(wide, base, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_build_fixed_threads_bitwise_reproducible(dtype, module_name):
+    module = _import_build(module_name)
+    problem = make_problem(300, 16, 9, dtype, False, seed=13)
+    penalties = PENALTIES["all"]
+    first = run_kernel(problem, penalties, n_threads=2, block_size=8, module=module)
+    again = run_kernel(problem, penalties, n_threads=2, block_size=8, module=module)
+    assert again[0] == first[0]
+    for got, want in zip(again[1:], first[1:]):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+@pytest.mark.parametrize(
+    "dtype, limit",
+    [pytest.param(np.float32, 86.0, id="float32"),
+     pytest.param(np.float64, 700.0, id="float64")],
+)
+def test_build_sigmoid_within_two_ulp(dtype, limit, module_name):
+    module = _import_build(module_name)
+    x = np.linspace(-limit, limit, 200_001).astype(dtype)
+    expected = expit(x.astype(np.float64))
+    relative = np.abs(module.sigmoid(x) - expected) / expected
+    assert np.max(relative) <= 2 * np.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+def test_build_rejects_bad_arrays(module_name):
+    module = _import_build(module_name)
+    X, W, b, V, c = make_problem(6, 4, 3, np.float64, False)
+    with pytest.raises(ValueError, match="W"):
+        module.loss_and_grad(X, W[:, :3].copy(), b, V, c, *PENALTIES["all"])
+
+
+@pytest.mark.parametrize("module_name", BUILDS)
+def test_build_reports_its_instruction_set(module_name):
+    module = _import_build(module_name)
+    name = next(n for n, m, _ in _cython_backend.SIMD_LEVELS if m == module_name)
+    if name == "baseline" and "-m" in os.environ.get("CFLAGS", ""):
+        pytest.skip("CFLAGS may widen the baseline build")
+    assert module.SIMD == name
+    assert module.OPENMP_ENABLED == kernels.OPENMP_ENABLED
+
+
+def test_avx2_build_exists_on_x86_64_linux():
+    # setup.py skips the AVX2 build only where the compiler cannot target it.
+    if platform.machine() not in ("x86_64", "AMD64") or sys.platform != "linux":
+        pytest.skip("the AVX2 build is expected on x86-64 Linux only")
+    assert _is_built("jsae_fast._jsae_kernels_avx2")
+
+
+def test_supported_levels_follow_cpu_features():
+    avx2_built = _is_built("jsae_fast._jsae_kernels_avx2")
+    assert _cython_backend.supported_simd_levels({}) == ["baseline"]
+    no_fma = dict(AVX2_FEATURES, FMA3=False)
+    assert _cython_backend.supported_simd_levels(no_fma) == ["baseline"]
+    expected = ["avx2", "baseline"] if avx2_built else ["baseline"]
+    assert _cython_backend.supported_simd_levels(AVX2_FEATURES) == expected
+
+
+def test_supported_levels_read_numpy_cpu_features():
+    features = _cython_backend._numpy_cpu_features()
+    assert isinstance(features, dict)
+    assert features, "NumPy reports no CPU features; wider builds are never used"
+    assert _cython_backend.supported_simd_levels() == \
+        _cython_backend.supported_simd_levels(features)
+
+
+def test_backend_uses_widest_supported_build():
+    if os.environ.get(_cython_backend.SIMD_ENV_VAR, "auto") not in ("", "auto"):
+        pytest.skip(f"{_cython_backend.SIMD_ENV_VAR} is set for this run")
+    assert _cython_backend.SIMD == SUPPORTED_LEVELS[0]
+    assert _cython_backend.KERNELS.SIMD == _cython_backend.SIMD
+
+
+@pytest.mark.parametrize("value", ["baseline", " Baseline ", "avx2", "auto", ""])
+def test_simd_env_var_caps_choice(monkeypatch, value):
+    monkeypatch.setenv(_cython_backend.SIMD_ENV_VAR, value)
+    name, module = _cython_backend._load_kernels()
+    requested = value.strip().lower()
+    levels = [n for n, _, _ in _cython_backend.SIMD_LEVELS]
+    if requested in ("", "auto"):
+        allowed = levels
+    else:
+        allowed = levels[levels.index(requested):]
+    expected = next(level for level in SUPPORTED_LEVELS if level in allowed)
+    assert name == expected
+    assert module.SIMD == expected
+
+
+def test_simd_env_var_unavailable_level_falls_back(monkeypatch, caplog):
+    monkeypatch.setenv(_cython_backend.SIMD_ENV_VAR, "avx2")
+    monkeypatch.setattr(_cython_backend, "supported_simd_levels", lambda: ["baseline"])
+    with caplog.at_level(logging.WARNING, logger="jsae_fast.cython_backend"):
+        name, module = _cython_backend._load_kernels()
+    assert name == "baseline"
+    assert module is kernels
+    assert "JSAE_FAST_SIMD=avx2" in caplog.text
+
+
+def test_simd_env_var_rejects_unknown_value(monkeypatch):
+    monkeypatch.setenv(_cython_backend.SIMD_ENV_VAR, "sse9")
+    with pytest.raises(ImportError, match="JSAE_FAST_SIMD is 'sse9'"):
+        _cython_backend._load_kernels()
+
+
+def test_simd_env_var_read_at_import():
+    # A fresh interpreter, because the choice is made once at import.
+    code = ("from jsae_fast import _cython_backend as cb; "
+            "print(cb.SIMD, cb.KERNELS.__name__)")
+    env = dict(os.environ, JSAE_FAST_SIMD="baseline")
+    completed = subprocess.run([sys.executable, "-c", code], env=env,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["baseline", "jsae_fast._jsae_kernels"]
