@@ -113,7 +113,7 @@ class JacobianSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         L2 penalty on the weights (biases are not decayed).
     sparsity_weight : float, default=3.0
         Weight of the KL sparsity penalty.
-    jacobian_weight : float, default=0.1
+    jacobian_weight : float, default=0.03
         Weight of the Jacobian penalty (``jsae_fast._model.DEFAULT_PENALTIES``).
     tied : bool, default=False
         If True the decoder uses ``W.T`` and has no weights of its own.
