@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from . import _checkpoint
 from ._backends import resolve_backend
 from ._model import DEFAULT_PENALTIES, init_params
-from ._threads import resolve_n_threads
+from ._threads import blas_limits, resolve_n_threads
 from ._validation import (
     check_bool,
     check_nonnegative_float,
@@ -295,7 +295,9 @@ class Trainer:
                     X.shape[1], W.shape[0], X.dtype.name, state.n_threads, state.n_iter)
         run = {"lbfgs": _run_lbfgs, "gd": _run_gd, "adam": _run_adam}[state.solver]
         if state.n_iter < state.max_iter:
-            with state.progress(), _Interrupt() as interrupt:
+            # The optimizer's own vector operations (SciPy's L-BFGS-B, Adam's
+            # updates) call BLAS too, so they obey n_threads like the kernels.
+            with state.progress(), _Interrupt() as interrupt, blas_limits(state.n_threads):
                 state.interrupt = interrupt
                 run(state)
         state.write_checkpoint(final=True)

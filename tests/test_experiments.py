@@ -1,0 +1,154 @@
+"""Smoke tests of ``jsae-fast experiment ... --quick``: outputs, sanity and resume.
+
+MNIST experiments in quick mode need only the embedded sample; the USPS and
+Pen digits ones need the real data folder and skip without it.
+"""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from jsae_fast.cli import main
+from jsae_fast.experiments import EXPERIMENTS, _runner
+
+AUTOENCODERS = {"AE", "SAE", "JSAE"}
+BASELINES = {"softmax (raw)", "1-NN", "RBF SVM"}
+
+
+def run_quick(name, output, *extra):
+    status = main(["experiment", name, "--quick", "--repeats", "1", "--jobs", "1",
+                   "--n-threads", "1", "-q", "--output", str(output), *extra])
+    assert status == 0
+    with (output / f"{name}.csv").open(newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+def check_outputs(name, output, header, rows):
+    assert header == ["task_id", *EXPERIMENTS[name].columns]
+    assert (output / f"{name}.png").stat().st_size > 0
+    assert (output / f"{name}_summary.md").read_text().startswith("## ")
+    for row in rows:
+        assert 0.0 <= float(row["accuracy"]) <= 1.0, row
+
+
+def test_train_size_quick(tmp_path, capsys):
+    header, rows = run_quick("train-size", tmp_path)
+    check_outputs("train-size", tmp_path, header, rows)
+    assert len(rows) == 2 * (len(AUTOENCODERS) + len(BASELINES))
+    assert {r["model"] for r in rows} == AUTOENCODERS | BASELINES
+    assert {r["n_train"] for r in rows} == {"100", "200"}
+    assert (tmp_path / "filters.png").exists()
+    assert "JSAE vs SAE" in capsys.readouterr().out
+
+    # A second run finds every task in the CSV and runs none.
+    _, again = run_quick("train-size", tmp_path)
+    assert again == rows
+    assert "This call ran 0 tasks" in (tmp_path / "train-size_summary.md").read_text()
+
+
+def test_train_size_resumes_partial_csv(tmp_path):
+    _, rows = run_quick("train-size", tmp_path, "--no-baselines")
+    kept = [r for r in rows if r["model"] != "JSAE"]
+    assert len(kept) == 4
+    path = tmp_path / "train-size.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    _, resumed = run_quick("train-size", tmp_path, "--no-baselines")
+    assert resumed[:len(kept)] == kept
+    assert len(resumed) == len(rows)
+    assert [r["model"] for r in resumed[len(kept):]] == ["JSAE", "JSAE"]
+    assert "This call ran 2 tasks" in (tmp_path / "train-size_summary.md").read_text()
+
+
+def test_run_tasks_skips_completed(tmp_path):
+    calls = []
+
+    def run_one(task, n_threads):
+        calls.append(task["k"])
+        return [{"k": task["k"], "accuracy": 0.5}]
+
+    path = tmp_path / "raw.csv"
+    tasks = [{"k": k} for k in range(3)]
+    assert _runner.run_tasks(run_one, tasks[:2], path, ["k", "accuracy"],
+                             progress=False) == 2
+    assert _runner.run_tasks(run_one, tasks, path, ["k", "accuracy"], progress=False) == 1
+    assert calls == [0, 1, 2]
+    assert len(_runner.read_rows(path)) == 3
+
+
+def test_csv_with_other_columns_rejected(tmp_path):
+    path = tmp_path / "raw.csv"
+    path.write_text("task_id,x\nk=0,1\n")
+    with pytest.raises(ValueError, match="columns"):
+        _runner.CsvAppender(path, ["y"])
+
+
+def test_paired_test_reports_direction():
+    rows = [{"model": m, "seed": str(s), "accuracy": str(a)}
+            for s, (j, p) in enumerate([(0.9, 0.8), (0.85, 0.8), (0.95, 0.9)])
+            for m, a in (("JSAE", j), ("SAE", p))]
+    result = _runner.paired_test(rows, ["seed"])
+    assert result["n_pairs"] == 3
+    assert result["wins"] == 3
+    assert result["mean_difference"] == pytest.approx(0.0667, abs=1e-3)
+    assert 0.0 < result["ttest_p"] < 0.1
+
+
+def test_iterations_quick(tmp_path):
+    header, rows = run_quick("iterations", tmp_path)
+    check_outputs("iterations", tmp_path, header, rows)
+    fits = [r for r in rows if r["model"] in AUTOENCODERS]
+    assert sorted({int(r["iterations"]) for r in fits}) == [5, 10, 15]
+    assert len(fits) == 3 * 3
+    assert all(int(r["n_iter"]) <= int(r["iterations"]) for r in fits)
+
+
+def test_penalty_sweep_quick(tmp_path):
+    header, rows = run_quick("penalty-sweep", tmp_path)
+    check_outputs("penalty-sweep", tmp_path, header, rows)
+    assert sum(r["sweep"] == "grid" for r in rows) == 4
+    assert sum(r["sweep"] == "weight_decay" for r in rows) == 2
+    for row in rows:
+        assert 0.0 <= float(row["validation_accuracy"]) <= 1.0
+
+
+def test_usps_quick(tmp_path, data_home, monkeypatch):
+    monkeypatch.setenv("JSAE_FAST_DATA", str(data_home))
+    header, rows = run_quick("usps", tmp_path)
+    check_outputs("usps", tmp_path, header, rows)
+    assert len(rows) == 3 * 3 + len(BASELINES)
+
+
+def test_pendigits_quick(tmp_path, data_home):
+    header, rows = run_quick("pendigits", tmp_path, "--data-home", str(data_home))
+    check_outputs("pendigits", tmp_path, header, rows)
+    assert {r["split"] for r in rows} == {"random", "official"}
+    assert len(rows) == 2 * (3 * 3 + len(BASELINES))
+
+
+def test_tune_quick_two_stages(tmp_path, data_home):
+    _, rows = run_quick("tune", tmp_path, "--dataset", "pendigits", "--data-home",
+                        str(data_home))
+    stages = [r["stage"] for r in rows]
+    assert stages.count("sae") == 4
+    assert stages.count("jsae") == 2
+    assert all(float(r["jacobian_weight"]) == 0.0 for r in rows if r["stage"] == "sae")
+    assert "Best JSAE" in (tmp_path / "tune_summary.md").read_text()
+    for row in rows:
+        assert 0.0 <= float(row["validation_accuracy"]) <= 1.0
+
+
+def test_beyond_quick_selects_then_tests(tmp_path, data_home):
+    _, rows = run_quick("beyond", tmp_path, "--dataset", "pendigits", "--splits", "official",
+                        "--data-home", str(data_home))
+    select = [r for r in rows if r["stage"] == "select"]
+    tested = [r for r in rows if r["stage"] == "test"]
+    assert len(select) == 2
+    assert len(tested) == 1
+    best = max(select, key=lambda r: float(r["validation_accuracy"]))
+    assert tested[0]["config"] == best["config"]
+    assert 0.0 <= float(tested[0]["accuracy"]) <= 1.0
