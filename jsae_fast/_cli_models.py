@@ -92,7 +92,7 @@ def _add_train(subparsers):
     parser.add_argument("--sparsity-weight", type=float, default=None,
                         help="weight of the KL sparsity term, SAE and JSAE (default: 3)")
     parser.add_argument("--jacobian-weight", type=float, default=None,
-                        help="weight of the Jacobian term, JSAE and CAE (default: 0.1)")
+                        help="weight of the Jacobian term, JSAE and CAE (default: 0.03)")
     parser.add_argument("--tied", action="store_true", help="tie decoder weights to W.T")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"),
                         help="floating-point type for training (default: float32)")

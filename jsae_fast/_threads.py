@@ -8,6 +8,13 @@ import numbers
 from threadpoolctl import ThreadpoolController
 
 
+#: Largest accepted ``n_threads``: this many threads per usable core, but
+#: never fewer than MIN_THREAD_LIMIT, so that tests with odd thread counts run
+#: on small machines.
+THREADS_PER_CORE_LIMIT = 4
+MIN_THREAD_LIMIT = 8
+
+
 def _usable_cpu_count():
     """Return the number of CPUs this process may run on."""
     try:
@@ -29,12 +36,15 @@ def resolve_n_threads(n_threads):
     """Turn the public ``n_threads`` argument into a positive thread count.
 
     ``None`` means every usable core, capped by ``OMP_NUM_THREADS`` when that
-    variable is set to a positive integer.  Positive integers are used as given.
+    variable is set to a positive integer.  Positive integers are used as
+    given, up to four per usable core (at least 8).
 
     Raises
     ------
+    TypeError
+        If ``n_threads`` is not an integer.
     ValueError
-        If ``n_threads`` is zero, negative or not an integer.
+        If ``n_threads`` is zero, negative or above the limit.
     """
     if n_threads is None:
         count = _usable_cpu_count()
@@ -50,6 +60,15 @@ def resolve_n_threads(n_threads):
     if n_threads < 1:
         raise ValueError(
             f"n_threads must be a positive integer or None (all cores), got {n_threads}."
+        )
+    # Far more threads than cores only slows the kernels down, and OpenMP
+    # runtimes crash or abort when asked for tens of thousands.
+    limit = max(MIN_THREAD_LIMIT, THREADS_PER_CORE_LIMIT * _usable_cpu_count())
+    if n_threads > limit:
+        raise ValueError(
+            f"n_threads={n_threads} is more than {THREADS_PER_CORE_LIMIT} times the "
+            f"{_usable_cpu_count()} usable cores (at most {limit}); pass None to use "
+            f"every core."
         )
     return int(n_threads)
 

@@ -146,7 +146,18 @@ def main(argv=None):
             if getattr(args, "quiet", False):
                 warnings.simplefilter("ignore", ConvergenceWarning)
             return args.handler(args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+    except BrokenPipeError:
+        # The reader of stdout went away (for example `| head`): not an error.
+        sys.stderr.close()
+        return 0
+    except MemoryError as exc:
+        print(f"jsae-fast: error: not enough memory ({exc or 'allocation failed'}); "
+              f"reduce the sizes requested.", file=sys.stderr)
+        return 2
+    except (UsageError, ValueError, TypeError, ImportError, FloatingPointError,
+            OSError) as exc:
+        # FloatingPointError covers a diverging fit (NonFiniteCostError) and
+        # OSError a missing, unreadable or unwritable file.
         print(f"jsae-fast: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -295,9 +295,12 @@ class Trainer:
                     X.shape[1], W.shape[0], X.dtype.name, state.n_threads, state.n_iter)
         run = {"lbfgs": _run_lbfgs, "gd": _run_gd, "adam": _run_adam}[state.solver]
         if state.n_iter < state.max_iter:
-            # The optimizer's own vector operations (SciPy's L-BFGS-B, Adam's
-            # updates) call BLAS too, so they obey n_threads like the kernels.
-            with state.progress(), _Interrupt() as interrupt, blas_limits(state.n_threads):
+            # SciPy's L-BFGS-B calls BLAS on vectors too short to gain from
+            # threads.  A multithreaded BLAS there leaves worker threads
+            # spinning into the next kernel call, which then runs up to 2.5x
+            # slower, so the optimizer gets one BLAS thread.  Each backend
+            # sets its own limit for its products.
+            with state.progress(), _Interrupt() as interrupt, blas_limits(1):
                 state.interrupt = interrupt
                 run(state)
         state.write_checkpoint(final=True)
@@ -691,9 +694,18 @@ def _run_gd(state):
     if state.resumed is not None:
         stored = float(state.resumed["gd_previous"])
         previous = None if np.isnan(stored) else stored
+    warned = False
     for _ in range(state.max_iter - state.n_iter):
         loss, grads = state.evaluate(params)
-        if previous is not None and previous - loss <= state.tol * max(1.0, abs(loss)):
+        if previous is not None and loss > previous and not warned:
+            # A fixed step that raises the cost is too long; the cost may still
+            # settle, so training goes on.
+            warned = True
+            warnings.warn(f"Trainer: gradient descent raised the cost from {previous:.6g} "
+                          f"to {loss:.6g} at iteration {state.n_iter + 1}; lower "
+                          f"learning_rate={state.learning_rate:g}.", RuntimeWarning,
+                          stacklevel=4)
+        if previous is not None and 0 <= previous - loss <= state.tol * max(1.0, abs(loss)):
             state.stop_reason = "converged"
             # The cost at the current parameters was measured before this step.
             state._last_finite = (loss, params)

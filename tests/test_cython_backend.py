@@ -604,7 +604,7 @@ def test_simd_env_var_read_at_import():
     code = ("from jsae_fast import _cython_backend as cb; "
             "print(cb.SIMD, cb.KERNELS.__name__)")
     env = dict(os.environ, JSAE_FAST_SIMD="baseline")
-    completed = subprocess.run([sys.executable, "-c", code], env=env,
+    completed = subprocess.run([sys.executable, "-P", "-c", code], env=env,
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["baseline", "jsae_fast._jsae_kernels"]

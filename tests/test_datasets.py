@@ -63,8 +63,12 @@ def real_data_root():
     return None
 
 
+# Resolved at import, before the isolated_env fixture removes JSAE_FAST_DATA.
+REAL_DATA_ROOT = real_data_root()
+
+
 def require_real_file(*parts):
-    root = real_data_root()
+    root = REAL_DATA_ROOT
     if root is None:
         pytest.skip(
             "real data folder not found: set JSAE_FAST_DATA or provide "

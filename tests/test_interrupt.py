@@ -131,7 +131,7 @@ _CHILD = textwrap.dedent("""
                                callback=callback).fit(X, n_hidden=8)
     loss, _ = jsae_fast.loss_and_grad(X, **result.params, sparsity_target=0.1,
                                       weight_decay=3e-3, sparsity_weight=3.0,
-                                      jacobian_weight=0.1)
+                                      jacobian_weight=0.03)
     print("RESULT " + json.dumps({"stop_reason": result.stop_reason,
                                   "n_iter": result.n_iter,
                                   "history": result.loss_history,
@@ -141,7 +141,7 @@ _CHILD = textwrap.dedent("""
 
 def _start_child(slow_from):
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT), OMP_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-c", _CHILD, str(slow_from)],
+    return subprocess.Popen([sys.executable, "-P", "-c", _CHILD, str(slow_from)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
 

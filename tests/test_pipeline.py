@@ -46,7 +46,7 @@ def test_cli_compare_official_test_set(data_home, capsys):
 
 
 def test_cli_bad_argument_exits_2_without_traceback():
-    proc = subprocess.run([sys.executable, "-m", "jsae_fast", "--n-train", "0"],
+    proc = subprocess.run([sys.executable, "-P", "-m", "jsae_fast", "--n-train", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -54,7 +54,7 @@ def test_cli_bad_argument_exits_2_without_traceback():
 
 
 def test_cli_missing_data_home_exits_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "jsae_fast", "--data-home", str(tmp_path),
+    proc = subprocess.run([sys.executable, "-P", "-m", "jsae_fast", "--data-home", str(tmp_path),
                            "--n-train", "50", "--max-iter", "1", "-q"],
                           capture_output=True, text=True)
     assert proc.returncode == 2

@@ -398,7 +398,7 @@ def test_cli_bad_invocations_exit_2_without_traceback(tmp_path):
                     "n_threads must be a positive integer or None"),
     }
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
-    procs = {name: subprocess.Popen([sys.executable, "-m", "jsae_fast", "compare", *argv],
+    procs = {name: subprocess.Popen([sys.executable, "-P", "-m", "jsae_fast", "compare", *argv],
                                     cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
              for name, (argv, _) in cases.items()}
