@@ -383,6 +383,13 @@ def load_model(path, *, expected_class=None):
     extra = sorted(set(arrays) - set(shapes))
     if extra:
         raise ValueError(f"model file {path} has unexpected arrays {extra}.")
+    for name, value in arrays.items():
+        # A trained model never has NaN or infinite weights; such a file would
+        # give NaN predictions without any error.
+        if value.dtype.kind in "fc" and not np.all(np.isfinite(value)):
+            raise ValueError(f"model file {path}: array {name!r} contains NaN or infinite "
+                             f"values; the file is damaged or was not written by a "
+                             f"finished fit.")
     for name, dtype in meta.get("restore_dtypes", {}).items():
         if dtype == "object" and name in arrays:
             arrays[name] = arrays[name].astype(object)

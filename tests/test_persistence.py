@@ -251,3 +251,22 @@ def test_load_rejects_non_model_npz(tmp_path):
 def test_load_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "absent.npz")
+
+
+def test_load_rejects_nonfinite_weights(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6))
+    y = np.arange(40) % 3
+    from jsae_fast import SoftmaxClassifier
+    from jsae_fast.persistence import load_model, save_model
+
+    path = tmp_path / "model.npz"
+    save_model(SoftmaxClassifier(max_iter=20).fit(X, y), path)
+    with np.load(path, allow_pickle=False) as archive:
+        entries = {name: archive[name] for name in archive.files}
+    entries["coef_"] = entries["coef_"].copy()
+    entries["coef_"][0, 0] = np.nan
+    damaged = tmp_path / "damaged.npz"
+    np.savez(damaged, **entries)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        load_model(damaged)
