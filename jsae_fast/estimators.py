@@ -355,6 +355,7 @@ class JacobianSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixi
             self._set_params_attributes(result.params)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = list(result.loss_history)
+        self.stop_reason_ = result.stop_reason
         self._optimizer_state = None
         return self
 

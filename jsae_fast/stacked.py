@@ -42,6 +42,7 @@ from ._validation import (
 )
 from .estimators import JacobianSparseAutoencoder, _check_unit_range, _EarlyStopping
 from .softmax import SoftmaxClassifier
+from .trainer import _Interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -358,18 +359,30 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         else:
             X_train, t_train = X, targets
 
-        coefs, intercepts = self._pretrain(X_train, sizes, settings, rng)
-        softmax_coef, softmax_intercept = self._fit_softmax(X_train, t_train, coefs,
-                                                            intercepts, softmax_weight_decay)
-
         self.n_iter_ = 0
         self.loss_curve_ = []
-        if self.fine_tune:
-            validation = (X_val, t_val) if use_validation else None
-            coefs, intercepts, softmax_coef, softmax_intercept = self._fine_tune(
-                X_train, t_train, validation, coefs, intercepts, softmax_coef,
-                softmax_intercept, softmax_weight_decay, fine_tune_max_iter, tol,
-                n_iter_no_change)
+        # The first Ctrl-C ends the running stage at the end of its iteration.
+        # Later layers then train for one iteration only, fine-tuning is
+        # skipped, and the softmax is still fitted so the model stays usable.
+        with _Interrupt() as interrupt:
+            self._interrupt = interrupt
+            try:
+                coefs, intercepts = self._pretrain(X_train, sizes, settings, rng)
+                softmax_coef, softmax_intercept = self._fit_softmax(
+                    X_train, t_train, coefs, intercepts, softmax_weight_decay)
+                if self.fine_tune and not interrupt.requested:
+                    validation = (X_val, t_val) if use_validation else None
+                    coefs, intercepts, softmax_coef, softmax_intercept = self._fine_tune(
+                        X_train, t_train, validation, coefs, intercepts, softmax_coef,
+                        softmax_intercept, softmax_weight_decay, fine_tune_max_iter, tol,
+                        n_iter_no_change)
+            finally:
+                del self._interrupt
+        if interrupt.requested:
+            warnings.warn("StackedAutoencoderClassifier: interrupted; the stages finished "
+                          "so far are kept, later layers were trained for one iteration "
+                          "only and fine-tuning was skipped or stopped early.", RuntimeWarning,
+                          stacklevel=2)
         self.coefs_ = coefs
         self.intercepts_ = intercepts
         self.softmax_coef_ = softmax_coef
@@ -386,7 +399,12 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 n_threads=self.n_threads, dtype=X.dtype.name,
                 random_state=rng.randint(np.iinfo(np.int32).max), verbose=self.verbose,
                 **setting)
+            if self._interrupt.requested:
+                # Interrupted earlier: one iteration keeps the model usable.
+                autoencoder.set_params(max_iter=1)
             autoencoder.fit(H)
+            if getattr(autoencoder, "stop_reason_", None) == "interrupted":
+                self._interrupt.requested = True
             logger.info("pretrained layer %d (%d units): %d iterations, cost %.6g", layer + 1,
                         size, autoencoder.n_iter_, autoencoder.loss_curve_[-1]
                         if autoencoder.loss_curve_ else float("nan"))
@@ -456,6 +474,9 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 bar.update(1)
                 bar.set_postfix(cost=f"{intermediate_result.fun:.6g}", refresh=False)
             if tracker is not None and tracker.record({"vector": intermediate_result.x}):
+                stopped_early = True
+                raise StopIteration
+            if self._interrupt.requested:
                 stopped_early = True
                 raise StopIteration
 

@@ -172,3 +172,34 @@ def test_stacked_rejects_empty_layers():
     X, y = _digits(20)
     with pytest.raises(ValueError, match="at least one layer"):
         StackedAutoencoderClassifier(hidden_layer_sizes=()).fit(X, y)
+
+
+def test_stacked_interrupt_stops_and_stays_usable():
+    import os
+    import signal
+
+    import jsae_fast.trainer as trainer_module
+
+    rng = np.random.default_rng(0)
+    X = rng.random((80, 12))
+    y = np.arange(80) % 3
+    original = trainer_module._FitState.end_iteration
+    calls = {"count": 0}
+
+    def interrupting(self, loss, params):
+        calls["count"] += 1
+        if calls["count"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, loss, params)
+
+    trainer_module._FitState.end_iteration = interrupting
+    try:
+        clf = StackedAutoencoderClassifier(hidden_layer_sizes=(6, 4), max_iter=50,
+                                           fine_tune_max_iter=50, random_state=0)
+        with pytest.warns(RuntimeWarning, match="interrupted"):
+            clf.fit(X, y)
+    finally:
+        trainer_module._FitState.end_iteration = original
+    assert clf.n_iter_ == 0
+    assert [W.shape for W in clf.coefs_] == [(6, 12), (4, 6)]
+    assert clf.predict(X).shape == (80,)
