@@ -1,6 +1,6 @@
 """Command-line interface: ``jsae-fast`` and ``python -m jsae_fast``.
 
-Without a subcommand it runs ``compare``, the paper's comparison of AE, SAE and
+Without a subcommand it runs ``compare``, the comparison of AE, SAE and
 JSAE on MNIST digits.  Invalid arguments or data end the program with one line
 on stderr and exit status 2, without a traceback.
 """

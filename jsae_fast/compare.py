@@ -1,4 +1,4 @@
-"""The paper's comparison of AE, SAE and JSAE features under a softmax classifier."""
+"""The comparison of AE, SAE and JSAE features under a softmax classifier (Wang and Song, 2019)."""
 
 import dataclasses
 import logging
@@ -91,7 +91,7 @@ def compare_models(X_train, y_train, X_test, y_test, *, variants=None, n_hidden=
         trainer = Trainer("lbfgs", max_iter=max_iter, backend=backend, n_threads=n_threads,
                           verbose=verbose)
         with warnings.catch_warnings():
-            # The comparison runs a fixed iteration budget, as the paper did.
+            # Every model gets the same fixed iteration budget, as in Wang and Song (2019).
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = trainer.fit(X_train, start, **penalties)
         accuracy = softmax_accuracy(encode(X_train, result.params),
