@@ -44,7 +44,7 @@ _META_KEY = "__meta__"
 
 # Fitted attributes stored in the JSON part, per class.
 _SCALAR_ATTRIBUTES = {
-    "JacobianSparseAutoencoder": ("n_iter_", "loss_curve_", "validation_scores_",
+    "JacobianSparseAutoencoder": ("n_iter_", "loss_curve_", "stop_reason_", "validation_scores_",
                                   "best_validation_score_"),
     "StackedAutoencoderClassifier": ("n_iter_", "loss_curve_", "validation_loss_curve_",
                                      "best_validation_loss_", "pretrain_loss_curves_"),
