@@ -21,6 +21,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backends import resolve_backend
+from ._mixins import ModelFileMixin
 from ._model import DEFAULT_PENALTIES, decode, encode, init_params, kl_divergence_and_derivative
 from ._threads import resolve_n_threads
 from ._validation import (
@@ -86,8 +87,8 @@ def jsae_cost(X, params, penalties):
     return cost
 
 
-class JacobianSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                                BaseEstimator):
+class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
+                                TransformerMixin, BaseEstimator):
     """Jacobian-regularized sparse autoencoder (JSAE) as a scikit-learn transformer.
 
     A sigmoid autoencoder whose cost adds weight decay, a KL sparsity penalty
@@ -514,23 +515,6 @@ class JacobianSparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixi
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    # ------------------------------------------------------------------
-    # Persistence
-    # ------------------------------------------------------------------
-
-    def save(self, path):
-        """Write the model to ``path`` in the ``.npz`` layout of :mod:`jsae_fast.persistence`."""
-        from .persistence import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a model written by :meth:`save`; the file must hold this class."""
-        from .persistence import load_model
-
-        return load_model(path, expected_class=cls)
 
 
 class Autoencoder(JacobianSparseAutoencoder):

@@ -4,17 +4,18 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import logsumexp, softmax
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._mixins import ModelFileMixin, SoftmaxPredictionMixin
 from ._validation import check_nonnegative_float, check_positive_int
 
 
-class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
+class SoftmaxClassifier(SoftmaxPredictionMixin, ModelFileMixin, ClassifierMixin, BaseEstimator):
     """Softmax classifier with L2 weight decay, fitted by L-BFGS.
 
     Minimises the mean cross-entropy plus ``weight_decay / 2 * ||coef_||^2``
@@ -152,48 +153,6 @@ class SoftmaxClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
         return X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
-
-    def decision_function(self, X):
-        """Return the class scores (logits).
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            One logit per class; with two classes, as scikit-learn's binary
-            classifiers do, the score of ``classes_[1]`` minus that of
-            ``classes_[0]``, positive where ``classes_[1]`` is predicted.
-        """
-        scores = self._logits(X)
-        if scores.shape[1] == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
-
-    def predict_proba(self, X):
-        """Return class probabilities, shape (n_samples, n_classes), rows summing to 1."""
-        return softmax(self._logits(X), axis=1)
-
-    def predict_log_proba(self, X):
-        """Return log class probabilities, computed stably with log-sum-exp."""
-        scores = self._logits(X)
-        return scores - logsumexp(scores, axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Return the most probable class of each sample."""
-        scores = self._logits(X)
-        return self.classes_[np.argmax(scores, axis=1)]
-
-    def save(self, path):
-        """Write the classifier to ``path`` in the ``.npz`` layout of :mod:`jsae_fast.persistence`."""
-        from .persistence import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a classifier written by :meth:`save`."""
-        from .persistence import load_model
-
-        return load_model(path, expected_class=cls)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import logsumexp, softmax
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -33,6 +33,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._mixins import ModelFileMixin, SoftmaxPredictionMixin
 from ._model import DEFAULT_PENALTIES, encode
 from ._validation import (
     check_dtype,
@@ -136,7 +137,8 @@ class _Packing:
         return arrays[:L], arrays[L:2 * L], arrays[2 * L], arrays[2 * L + 1]
 
 
-class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
+class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, ClassifierMixin,
+                                   BaseEstimator):
     """Stacked Jacobian-regularized sparse autoencoders with a softmax classifier.
 
     Each hidden layer is pretrained as a :class:`JacobianSparseAutoencoder` on
@@ -519,52 +521,11 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         H = self.encode(X)
         return H @ self.softmax_coef_.T + self.softmax_intercept_
 
-    def decision_function(self, X):
-        """Return the class scores (logits).
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            With two classes, the score of ``classes_[1]`` minus that of
-            ``classes_[0]``.
-        """
-        scores = self._logits(X)
-        if scores.shape[1] == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
-
-    def predict_proba(self, X):
-        """Return class probabilities, shape (n_samples, n_classes), rows summing to 1."""
-        return softmax(self._logits(X), axis=1)
-
-    def predict_log_proba(self, X):
-        """Return log class probabilities, computed with log-sum-exp."""
-        scores = self._logits(X)
-        return scores - logsumexp(scores, axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Return the most probable class of each sample."""
-        scores = self._logits(X)
-        return self.classes_[np.argmax(scores, axis=1)]
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         tags.classifier_tags.multi_class = True
         return tags
-
-    def save(self, path):
-        """Write the classifier to ``path`` in the ``.npz`` layout of :mod:`jsae_fast.persistence`."""
-        from .persistence import save_model
-
-        save_model(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a classifier written by :meth:`save`."""
-        from .persistence import load_model
-
-        return load_model(path, expected_class=cls)
 
 
 def _cross_entropy(X, targets, coefs, intercepts, softmax_coef, softmax_intercept):
