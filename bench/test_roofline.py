@@ -1,6 +1,6 @@
 """One cost evaluation against the five bare matrix products of the same shapes.
 
-For each shape and dtype the group holds the numpy products (``gemm``) and
+For each shape and dtype the group contains the numpy products (``gemm``) and
 every available backend, all on the same thread count; the ratio
 backend / gemm is how close a backend comes to the machine's limit.
 """

@@ -121,8 +121,8 @@ def loss_and_grad(X, W, b, V, c, *, sparsity_target, weight_decay, sparsity_weig
         The cost.
     grads : dict
         ``{"W", "b", "V", "c"}`` gradients with the parameters' shapes and
-        dtype; ``grads["V"]`` is None for tied weights and ``grads["W"]`` then
-        holds the whole tied gradient.
+        dtype. ``grads["V"]`` is None for tied weights, and ``grads["W"]`` is
+        then the whole tied gradient.
 
     Raises
     ------

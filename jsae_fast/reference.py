@@ -100,7 +100,7 @@ def loss_and_grad(X, W, b, V, c, *, sparsity_target, weight_decay,
     grad_decoder = np.zeros((n, s)) if tied else lam * decoder
     grad_c = np.zeros(n)
 
-    # d(beta * KL)/d rho_j; zero where the clip holds rho constant.
+    # d(beta * KL)/d rho_j, which is zero where the clip keeps rho constant.
     dkl_drho = -p / rho + (1 - p) / (1 - rho)
     dkl_drho[(rho_hat <= _KL_EPS) | (rho_hat >= 1 - _KL_EPS)] = 0.0
 
