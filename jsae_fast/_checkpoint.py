@@ -11,9 +11,8 @@ holding plain numeric and fixed-width string arrays, never pickled objects:
 * ``loss_history``, ``n_iter``, ``n_evaluations``;
 * solver state: Adam's moments ``adam_m_*`` and ``adam_v_*``, its step count,
   patience counters and the MT19937 state of the shuffling generator;
-  gradient descent's previous cost.  L-BFGS keeps no state here, because a
-  resumed L-BFGS run restarts from the saved parameters with an empty
-  curvature history.
+  gradient descent's previous cost; L-BFGS's curvature history, its ring
+  position and products, scaling, last gradient and cost (``lbfgs_*``).
 * ``sha256``: the digest of every other array's name, dtype, shape and bytes.
 
 The writer puts the archive in a temporary file in the target's folder,

@@ -1,9 +1,10 @@
 """Optimizers around the JSAE cost: full-batch L-BFGS and gradient descent, Adam.
 
 The trainer validates its inputs once, then calls a backend's kernel directly
-on every iteration.  L-BFGS works on one float64 vector of all parameters, as
-SciPy requires; each evaluation unpacks it into arrays of the data's dtype,
-which costs O(n s) and is small next to the O(m n s) cost evaluation.
+on every iteration.  L-BFGS (:mod:`jsae_fast._lbfgs`) works on one flat vector
+of all parameters in the data's dtype; the arrays passed to the kernel are
+views of it, and each evaluation copies the gradients once into a new flat
+vector.
 
 A fit can write checkpoints (see :mod:`jsae_fast._checkpoint`) and resume from
 one; a first Ctrl-C ends it cleanly after the current iteration.  Both are
@@ -19,11 +20,10 @@ import time
 import warnings
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from . import _checkpoint
+from . import _checkpoint, _lbfgs
 from ._backends import resolve_backend
 from ._model import DEFAULT_PENALTIES, init_params
 from ._threads import blas_limits, resolve_n_threads
@@ -40,6 +40,9 @@ from ._validation import (
 logger = logging.getLogger(__name__)
 
 SOLVERS = ("lbfgs", "gd", "adam")
+# Curvature pairs kept by L-BFGS.  Checkpoints store the pairs, so changing it
+# makes older L-BFGS checkpoints fail validation.
+_LBFGS_MEMORY = _lbfgs.DEFAULT_MEMORY
 _PARAM_NAMES = ("W", "b", "V", "c")
 
 
@@ -133,8 +136,12 @@ class Trainer:
 
     Solvers:
 
-    * ``"lbfgs"``: full-batch L-BFGS (``scipy.optimize.minimize`` with
-      L-BFGS-B, unbounded), the usual choice for sparse autoencoders.
+    * ``"lbfgs"``: full-batch L-BFGS with a strong Wolfe line search, the
+      usual choice for sparse autoencoders.  It keeps 10 curvature pairs in
+      the dtype of ``X`` (see :mod:`jsae_fast._lbfgs`).  A line-search trial
+      whose cost is NaN or infinite counts as a step that is too long and is
+      shortened; NonFiniteCostError is raised only when the line search ends
+      on such a trial.
     * ``"gd"``: full-batch gradient descent with a fixed step.
     * ``"adam"``: mini-batch Adam; one iteration is one epoch over shuffled
       mini-batches.  Each mini-batch cost uses that batch's mean activations.
@@ -157,7 +164,10 @@ class Trainer:
         Maximum iterations (epochs for Adam).  A resumed fit counts the
         iterations stored in the checkpoint towards this limit.
     tol : float, default=1e-9
-        Convergence tolerance.  L-BFGS uses it as SciPy's ``ftol`` and ``gtol``;
+        Convergence tolerance.  L-BFGS stops when the relative cost decrease
+        ``(f_k - f_k+1) / max(|f_k|, |f_k+1|, 1)`` or the largest gradient
+        component is at most ``tol`` (the ``ftol`` and ``gtol`` rules of
+        SciPy's L-BFGS-B), or when its line search finds no step;
         gradient descent stops when the cost decreases by less than
         ``tol * max(1, |cost|)`` in one iteration; Adam when the epoch cost has
         not improved by ``tol`` for ``n_iter_no_change`` epochs.
@@ -252,10 +262,9 @@ class Trainer:
             solver state; ``n_hidden`` and ``tied`` are then taken from the
             checkpoint.  The solver, the dtype and number of samples of ``X``
             and the four cost hyperparameters must match the checkpoint.  For
-            Adam and gradient descent with a fixed ``n_threads``, resuming
-            gives the same result as an uninterrupted run; L-BFGS restarts
-            from the saved parameters with an empty curvature history, so its
-            further iterates differ from an uninterrupted run.
+            every solver with a fixed ``n_threads``, resuming gives the same
+            result as an uninterrupted run: L-BFGS checkpoints contain its
+            curvature history, last gradient and cost.
 
         Returns
         -------
@@ -295,11 +304,13 @@ class Trainer:
                     X.shape[1], W.shape[0], X.dtype.name, state.n_threads, state.n_iter)
         run = {"lbfgs": _run_lbfgs, "gd": _run_gd, "adam": _run_adam}[state.solver]
         if state.n_iter < state.max_iter:
-            # SciPy's L-BFGS-B calls BLAS on vectors too short to gain from
-            # threads.  A multithreaded BLAS there leaves worker threads
-            # spinning into the next kernel call, which then runs up to 2.5x
-            # slower, so the optimizer gets one BLAS thread.  Each backend
-            # sets its own limit for its products.
+            # The L-BFGS gemv and vector operations run on one BLAS thread.
+            # With two, OpenBLAS workers keep spinning after each call and
+            # compete with the next kernel call.  In 100 L-BFGS iterations
+            # at (2000, 784, 196), float32, n_threads=2 on 2 busy cores
+            # (load 6), two BLAS threads made each evaluation 1.6x slower
+            # and the optimizer's own work 2x slower than one thread.
+            # Each backend sets its own limit for its products.
             with state.progress(), _Interrupt() as interrupt, blas_limits(1):
                 state.interrupt = interrupt
                 run(state)
@@ -418,19 +429,6 @@ class _FitState:
         self._last_finite = (None, self.params)
         self._last_checkpoint = None
 
-    # Parameter packing for SciPy.
-    def pack(self, params):
-        return np.concatenate([params[k].ravel() for k in self.names]).astype(np.float64)
-
-    def unpack(self, vector):
-        params, offset = {"V": None}, 0
-        for k in self.names:
-            size = int(np.prod(self.shapes[k]))
-            params[k] = vector[offset:offset + size].reshape(self.shapes[k]).astype(
-                self.dtype)
-            offset += size
-        return params
-
     def evaluate(self, params, X=None):
         """Return ``(loss, grads)``, raising NonFiniteCostError on NaN or inf."""
         full_batch = X is None
@@ -523,7 +521,7 @@ class _FitState:
         self._best = (checkpoint["best_loss"], dict(best, V=best.get("V")))
         self.resumed = checkpoint["solver_state"]
         self._last_checkpoint = self.n_iter
-        if self.solver == "adam" and self.loss_history:
+        if self.solver in ("adam", "lbfgs") and self.loss_history:
             self._last_finite = (self.loss_history[-1], self.params)
         params = self.params
         self.resume_state = lambda: {"params": params}
@@ -616,7 +614,7 @@ def _load_resume_checkpoint(path, solver, X, penalties):
         raise ValueError(f"checkpoint {path} has {history.size} loss values for "
                          f"{n_iter} iterations.")
     solver_state = {name: value for name, value in arrays.items()
-                    if name.startswith(("adam_", "gd_"))}
+                    if name.startswith(("adam_", "gd_", "lbfgs_"))}
     _check_solver_state(path, solver, solver_state, shapes, X.dtype)
     return {
         "params": params,
@@ -630,7 +628,7 @@ def _load_resume_checkpoint(path, solver, X, penalties):
 
 
 def _check_solver_state(path, solver, arrays, shapes, dtype):
-    """Check the Adam or gradient-descent entries of a checkpoint."""
+    """Check the Adam, gradient-descent or L-BFGS entries of a checkpoint."""
     if solver == "adam":
         expected = {"adam_step": ((), "iu"), "adam_best": ((), "f"),
                     "adam_stale": ((), "iu"), "adam_rng_keys": ((624,), "u"),
@@ -642,50 +640,132 @@ def _check_solver_state(path, solver, arrays, shapes, dtype):
     elif solver == "gd":
         expected = {"gd_previous": ((), "f")}
     else:
-        expected = {}
+        memory = _LBFGS_MEMORY
+        history = arrays.get("lbfgs_history")
+        n_pairs = history.shape[0] if history is not None and history.ndim == 3 else 0
+        if n_pairs > memory:
+            raise ValueError(f"checkpoint {path}: entry 'lbfgs_history' contains {n_pairs} "
+                             f"curvature pairs, but L-BFGS keeps at most {memory}.")
+        size = sum(int(np.prod(shape)) for shape in shapes.values())
+        expected = {"lbfgs_history": ((n_pairs, 2, size), "f"),
+                    "lbfgs_head": ((), "iu"), "lbfgs_sty": ((memory, memory), "f"),
+                    "lbfgs_yty": ((memory, memory), "f"),
+                    "lbfgs_history_dot_grad": ((n_pairs, 2), "f"),
+                    "lbfgs_gamma": ((), "f"), "lbfgs_grad": ((size,), "f"),
+                    "lbfgs_cost": ((), "f")}
     for name, (shape, kind) in expected.items():
         value = arrays.get(name)
         if value is None:
+            hint = ""
+            if name.startswith("lbfgs_"):
+                hint = (" Checkpoints written before L-BFGS saved its curvature history "
+                        "cannot be resumed; start a new fit from its param_* arrays.")
             raise ValueError(f"checkpoint {path} has no {name!r} entry, which {solver!r} "
-                             f"needs to resume.")
+                             f"needs to resume.{hint}")
         if value.shape != shape or value.dtype.kind not in kind:
             raise ValueError(f"checkpoint {path}: entry {name!r} has shape {value.shape} "
                              f"and dtype {value.dtype}, expected shape {shape}.")
-        if name.startswith(("adam_m_", "adam_v_")) and value.dtype != dtype:
+        if (name.startswith(("adam_m_", "adam_v_"))
+                or name in ("lbfgs_history", "lbfgs_grad")) and value.dtype != dtype:
             raise ValueError(f"checkpoint {path}: entry {name!r} has dtype {value.dtype}, "
                              f"expected {np.dtype(dtype).name}.")
+        if name.startswith("lbfgs_") and kind == "f" and not np.all(np.isfinite(value)):
+            raise ValueError(f"checkpoint {path}: entry {name!r} contains NaN or "
+                             f"infinite values.")
+    if solver == "lbfgs":
+        _check_lbfgs_state(path, arrays)
     if solver == "adam" and not 0 <= int(arrays["adam_rng_pos"]) <= 624:
         raise ValueError(f"checkpoint {path}: entry 'adam_rng_pos' is "
                          f"{int(arrays['adam_rng_pos'])}, outside [0, 624].")
 
 
+def _check_lbfgs_state(path, arrays):
+    """Check that the L-BFGS ring buffer entries are consistent with each other."""
+    memory = _LBFGS_MEMORY
+    n_pairs = arrays["lbfgs_history"].shape[0]
+    head = int(arrays["lbfgs_head"])
+    # The ring buffer fills its slots in order, so until it is full the next
+    # slot to write is the number of stored pairs.
+    valid_head = range(memory) if n_pairs == memory else [n_pairs]
+    if head not in valid_head:
+        raise ValueError(f"checkpoint {path}: entry 'lbfgs_head' is {head}, which does not "
+                         f"fit {n_pairs} stored curvature pairs.")
+    if not float(arrays["lbfgs_gamma"]) > 0:
+        raise ValueError(f"checkpoint {path}: entry 'lbfgs_gamma' is "
+                         f"{float(arrays['lbfgs_gamma'])}, expected a positive value.")
+
+
 def _run_lbfgs(state):
+    names = state.names
+    shapes = [state.shapes[k] for k in names]
+    bounds = np.cumsum([0] + [int(np.prod(shape)) for shape in shapes])
+
+    def as_params(vector):
+        # Views of the flat vector: the kernel reads them without copies, and
+        # the optimizer never writes into a vector it has handed out.
+        params = {"V": None}
+        for k, shape, lo, hi in zip(names, shapes, bounds[:-1], bounds[1:]):
+            params[k] = vector[lo:hi].reshape(shape)
+        return params
+
+    def flatten(grads):
+        return np.concatenate([grads[k].ravel() for k in names])
+
+    # The last failed evaluation, or None: a line-search trial with a
+    # non-finite cost only shortens the step, unless the search ends there.
+    failure = [None]
+
     def fun(vector):
-        loss, grads = state.evaluate(state.unpack(vector))
-        return loss, state.pack(grads)
+        try:
+            loss, grads = state.evaluate(as_params(vector))
+        except NonFiniteCostError as error:
+            failure[0] = error
+            return np.inf, None
+        failure[0] = None
+        return loss, flatten(grads)
 
-    def callback(intermediate_result):
-        params = state.unpack(intermediate_result.x)
-        # A resumed L-BFGS run restarts from these parameters.
-        state.resume_state = lambda: {"params": params}
-        if state.end_iteration(float(intermediate_result.fun), params):
-            raise StopIteration
+    x = np.concatenate([state.params[k].ravel() for k in names])
+    if state.resumed is not None:
+        saved = {key: state.resumed[f"lbfgs_{key}"] for key in _lbfgs.STATE_KEYS}
+        optimizer = _lbfgs.LBFGS(fun, x, cost=float(saved["cost"]),
+                                 grad=saved["grad"].copy(), memory=_LBFGS_MEMORY)
+        optimizer.load_state(saved)
+    else:
+        # The first cost raises NonFiniteCostError at once: there is no
+        # shorter step to try.
+        loss, grads = state.evaluate(as_params(x))
+        optimizer = _lbfgs.LBFGS(fun, x, cost=loss, grad=flatten(grads),
+                                 memory=_LBFGS_MEMORY)
+        if _lbfgs.max_abs(optimizer.grad) <= state.tol:
+            logger.info("L-BFGS converged at the starting point: max |gradient| <= "
+                        "tol=%g", state.tol)
+            state.stop_reason = "converged"
+            return
 
-    remaining = state.max_iter - state.n_iter
-    result = minimize(
-        fun, state.pack(state.params), jac=True, method="L-BFGS-B", callback=callback,
-        options={"maxiter": remaining, "ftol": state.tol, "gtol": state.tol,
-                 "maxfun": max(15000, 20 * remaining)},
-    )
-    if state.stop_reason in ("callback", "interrupted"):
-        return
-    if state.n_iter < state.max_iter and result.status == 0:
-        state.stop_reason = "converged"
-    elif state.n_iter < state.max_iter:
-        # Line-search failure or evaluation cap: treat like convergence, because
-        # L-BFGS cannot make progress from here.
-        logger.info("L-BFGS stopped early: %s", result.message)
-        state.stop_reason = "converged"
+    def resume_state():
+        solver = {f"lbfgs_{key}": value for key, value in optimizer.export_state().items()}
+        return {"params": as_params(optimizer.x), "solver": solver}
+
+    for _ in range(state.max_iter - state.n_iter):
+        previous = optimizer.cost
+        message = optimizer.step()
+        if message is not None:
+            if failure[0] is not None:
+                raise failure[0]
+            # L-BFGS cannot make progress from here, so this counts as
+            # convergence, as it did with SciPy's L-BFGS-B.
+            logger.info("L-BFGS stopped after iteration %d: %s", state.n_iter, message)
+            state.stop_reason = "converged"
+            return
+        state.resume_state = resume_state
+        if state.end_iteration(optimizer.cost, as_params(optimizer.x)):
+            return
+        reason = _lbfgs.convergence_reason(previous, optimizer.cost, optimizer.grad,
+                                           state.tol)
+        if reason is not None:
+            logger.info("L-BFGS converged after iteration %d: %s", state.n_iter, reason)
+            state.stop_reason = "converged"
+            return
 
 
 def _run_gd(state):

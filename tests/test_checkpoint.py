@@ -28,16 +28,16 @@ def _stop_at(n):
     return lambda iteration, loss, params: iteration == n
 
 
-def _write_partial(tmp_path, solver, *, tied=False, dtype=np.float64, stop=4):
+def _write_partial(tmp_path, solver, *, tied=False, dtype=np.float64, stop=4, max_iter=8):
     X, _ = make_problem(120, 10, 5, dtype=dtype)
     path = tmp_path / f"{solver}.npz"
-    partial = _trainer(solver, checkpoint_path=path, callback=_stop_at(stop)).fit(
-        X, n_hidden=5, tied=tied, **ALL_PENALTIES)
+    partial = _trainer(solver, max_iter=max_iter, checkpoint_path=path,
+                       callback=_stop_at(stop)).fit(X, n_hidden=5, tied=tied, **ALL_PENALTIES)
     assert partial.n_iter == stop
     return X, path
 
 
-@pytest.mark.parametrize("solver", ["adam", "gd"])
+@pytest.mark.parametrize("solver", ["adam", "gd", "lbfgs"])
 @pytest.mark.parametrize("tied", [False, True], ids=["untied", "tied"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_resume_matches_uninterrupted_run(tmp_path, solver, tied, dtype):
@@ -52,16 +52,39 @@ def test_resume_matches_uninterrupted_run(tmp_path, solver, tied, dtype):
     assert resumed.params["V"] is None if tied else resumed.params["V"] is not None
 
 
-def test_resume_lbfgs_continues_count_and_history(tmp_path):
-    X, path = _write_partial(tmp_path, "lbfgs")
-    full = _trainer("lbfgs").fit(X, n_hidden=5, **ALL_PENALTIES)
-    resumed = _trainer("lbfgs").fit(X, resume_from=path, **ALL_PENALTIES)
-    # The first four iterations come from the checkpoint unchanged.  Later
-    # ones differ from the uninterrupted run because L-BFGS restarts with an
-    # empty curvature history, but the cost keeps going down.
-    assert resumed.n_iter == 8
-    assert resumed.loss_history[:4] == full.loss_history[:4]
-    assert resumed.loss_history[-1] < resumed.loss_history[3]
+@pytest.mark.parametrize("stop", [2, 13], ids=["partial-history", "full-history"])
+def test_resume_lbfgs_matches_after_history_wraps(tmp_path, stop):
+    # With 13 iterations the ring buffer of 10 pairs has wrapped around.
+    X, path = _write_partial(tmp_path, "lbfgs", stop=stop, max_iter=20)
+    saved = load_checkpoint(path)
+    assert saved["lbfgs_history"].shape[0] == min(stop, 10)
+    full = _trainer("lbfgs", max_iter=20).fit(X, n_hidden=5, **ALL_PENALTIES)
+    resumed = _trainer("lbfgs", max_iter=20).fit(X, resume_from=path, **ALL_PENALTIES)
+    assert resumed.n_iter == full.n_iter
+    assert resumed.loss_history == full.loss_history
+    assert resumed.n_evaluations == full.n_evaluations
+    for name in "WbVc":
+        np.testing.assert_array_equal(resumed.params[name], full.params[name])
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"lbfgs_history": None}, "no 'lbfgs_history' entry.*cannot be resumed"),
+    ({"lbfgs_grad": None}, "no 'lbfgs_grad' entry"),
+    ({"lbfgs_grad": np.zeros(7)}, r"'lbfgs_grad' has shape \(7,\)"),
+    ({"lbfgs_grad": np.zeros(115, dtype=np.float32)}, "'lbfgs_grad' has dtype float32"),
+    ({"lbfgs_history": np.zeros((11, 2, 115))}, "at most 10"),
+    ({"lbfgs_history_dot_grad": np.zeros((3, 2))}, "'lbfgs_history_dot_grad' has shape"),
+    ({"lbfgs_head": np.int64(1)}, "'lbfgs_head' is 1"),
+    ({"lbfgs_sty": np.full((10, 10), np.inf)}, "'lbfgs_sty' contains NaN"),
+    ({"lbfgs_gamma": np.float64(-1.0)}, "'lbfgs_gamma' is -1.0"),
+], ids=["old-format", "missing", "shape", "dtype", "too-many", "products", "head",
+        "inf", "gamma"])
+def test_resume_inconsistent_lbfgs_state_rejected(tmp_path, change, match):
+    X, path = _write_partial(tmp_path, "lbfgs", stop=4)
+    _rewrite(path, **change)
+    with pytest.raises(ValueError, match=match) as info:
+        _trainer("lbfgs").fit(X, resume_from=path, **ALL_PENALTIES)
+    assert str(path) in str(info.value)
 
 
 def test_resume_at_max_iter_runs_nothing(tmp_path):
