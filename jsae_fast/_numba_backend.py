@@ -14,10 +14,34 @@ temporary holds one block, not the whole data set.
 
 Two passes.  The KL derivative ``k_j`` needs the mean activation over all
 samples before any ``delta1`` can be formed, and ``gW`` receives ``delta1^T X``.
-Pass 1 therefore computes ``H`` for every sample (product ``X W^T``, fused with
-bias, sigmoid and the float64 column sums for ``rho_hat``) and keeps it, an
-(m, s) array, about s/n of the size of ``X``.  Pass 2 reuses the stored ``H``
-and needs no sixth product.
+Pass 1 therefore computes ``H`` block by block (product ``X W^T``, fused with
+bias, sigmoid and the float64 column sums for ``rho_hat``), and pass 2 forms
+the gradient.  Between the passes ``H`` is kept only within a budget of
+``cache_bytes`` (default :data:`H_CACHE_BYTES`).  If all of ``H`` fits, it is
+kept whole and pass 2 makes the five products.  Otherwise every chunk (see
+Threading) keeps its first blocks within an equal share of the budget, and
+pass 2 encodes the other blocks again, a sixth product on those rows only.
+Each chunk keeps the same number of blocks (all of its own if it has
+fewer), so both passes stay balanced across threads.  With
+``sparsity_weight == 0`` no ``k_j`` is needed, so pass 1 is skipped and
+pass 2 encodes every block.
+
+Memory and time.  ``H`` is ``s/n`` of the size of ``X``, 25% at
+(m, n, s) = (60000, 784, 196).  The 24 MiB budget keeps 31744 of those
+60000 rows in float32 and 15872 in float64 (2 threads, 256-row blocks).
+Pass 2 then encodes 47% (float32) or 74% (float64) of the samples again,
+which adds an estimated 9% or 15% to the arithmetic of the five products.
+When ``H`` fits (``m s`` up to 6.3 million values in float32, 3.1 million
+in float64), nothing is encoded twice, so the speed at (10000, 784, 196)
+does not change.  The rest of the extra memory is per chunk: a
+(block_rows, n) and two (block_rows, s) scratch blocks, and float64
+partials of ``gW`` and ``gV`` (``2 n s`` values each).  Measured with
+``bench/memory_probe.py`` at (60000, 784, 196) on 2 threads, the peak
+memory beyond ``X`` is 15.8% of the size of ``X`` in float32 and 8.9% in
+float64, against 27.5% and 27.1% when all of ``H`` was kept.  In two
+interleaved timings on the shared 2-core AMD EPYC (load average 6-8), a
+call at that shape took 1.00-1.06 (float32) and 1.08 (float64) times as
+long as with all of ``H`` kept, rough figures.
 
 Fusion.  After ``H V^T`` one loop adds ``c``, applies the sigmoid, and forms
 ``Z - X``, the squared-error sum, ``delta2`` and the ``gc`` sums.  After
@@ -72,12 +96,18 @@ import numpy as np
 from ._model import KL_EPS
 from ._threads import blas_limits
 
-__all__ = ["loss_and_grad", "BLOCK_ROWS"]
+__all__ = ["loss_and_grad", "BLOCK_ROWS", "H_CACHE_BYTES"]
 
 #: Rows per block.  A block of ``Z`` (BLOCK_ROWS x n) is 0.8 MB for n = 784 in
 #: float32.  128, 256, 512 and 1024 rows ran within measurement noise of each
 #: other at (10000, 784, 196), and smaller blocks need less scratch.
 BLOCK_ROWS = 256
+
+#: Bytes of hidden activations kept between the two passes.  Pass 2 encodes
+#: the blocks beyond it again.  24 MiB keeps ``H`` whole for
+#: (m, s) = (10000, 196) in float64.  At (60000, 784, 196) in float32 it is
+#: 13% of the size of ``X``, to which the per-chunk buffers add.
+H_CACHE_BYTES = 24 * 1024 * 1024
 
 # Only fused multiply-add is allowed in the elementwise loops: it cannot change
 # a sign or NaN test, and it keeps the two-constant range reduction of
@@ -167,13 +197,45 @@ def _encode_epilogue(Hb, b, rho_sum):
 
 
 @njit(cache=True)
-def _encode_chunk(X, Wt, b, H, rho_sum, start, stop, block_rows):
-    """Fill rows ``start:stop`` of ``H`` block by block."""
+def _encode_block(Xb, Wt, b, Hb, rho_sum):
+    """Store ``sigmoid(Xb W^T + b)`` in ``Hb`` and add its column sums to ``rho_sum``."""
+    np.dot(Xb, Wt, Hb)
+    _encode_epilogue(Hb, b, rho_sum)
+
+
+@njit(cache=True)
+def _chunk_cache_span(chunk, start, stop, m, chunk_cache_rows):
+    """Return where the cached rows of a chunk start in ``H_cache``, and how many.
+
+    ``chunk_cache_rows >= m`` means that ``H_cache`` contains all of ``H`` in
+    sample order.  Otherwise chunk ``chunk`` owns the rows
+    ``chunk * chunk_cache_rows`` onward, for its first blocks.
+    """
+    if chunk_cache_rows >= m:
+        return start, stop - start
+    return chunk * chunk_cache_rows, chunk_cache_rows
+
+
+@njit(cache=True)
+def _encode_chunk(X, Wt, b, H_cache, cache_start, cache_rows, rho_sum, start, stop,
+                  block_rows):
+    """Add the column sums of ``H`` over rows ``start:stop`` to ``rho_sum``.
+
+    The blocks among the first ``cache_rows`` rows of the chunk are stored in
+    ``H_cache`` from row ``cache_start`` on.  The others go through a scratch
+    block and are dropped.
+    """
+    s = Wt.shape[1]
+    rows_max = min(block_rows, max(stop - start, 1))
+    H_buf = np.empty((rows_max if cache_rows < stop - start else 0, s), X.dtype)
     for i0 in range(start, stop, block_rows):
         i1 = min(stop, i0 + block_rows)
-        Hb = H[i0:i1]
-        np.dot(X[i0:i1], Wt, Hb)
-        _encode_epilogue(Hb, b, rho_sum)
+        local = i0 - start
+        if local + (i1 - i0) <= cache_rows:
+            Hb = H_cache[cache_start + local:cache_start + local + (i1 - i0)]
+        else:
+            Hb = H_buf[:i1 - i0]
+        _encode_block(X[i0:i1], Wt, b, Hb, rho_sum)
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -224,15 +286,18 @@ def _accumulate(total, part):
 
 
 @njit(cache=True)
-def _backward_chunk(X, H, V, c, kl_term, jac_term, tied, start, stop, block_rows,
-                    gW_sum, gV_sum, gb_sum, gc_sum, q_sq_sum, sq_err_sum):
+def _backward_chunk(X, Wt, b, H_cache, cache_start, cache_rows, V, c, kl_term,
+                    jac_term, tied, start, stop, block_rows, gW_sum, gV_sum,
+                    gb_sum, gc_sum, q_sq_sum, sq_err_sum):
     """Accumulate the gradient and cost sums of rows ``start:stop``.
 
-    Tied weights add ``H^T delta2`` (the transpose of the decoder gradient)
-    to ``gW_sum`` and leave ``gV_sum`` untouched.
+    Blocks among the first ``cache_rows`` rows of the chunk read ``H`` from
+    ``H_cache`` (from row ``cache_start`` on), as pass 1 stored it.  The
+    others are encoded again.  Tied weights add ``H^T delta2`` (the transpose
+    of the decoder gradient) to ``gW_sum`` and leave ``gV_sum`` untouched.
     """
     m, n = X.shape
-    s = H.shape[1]
+    s = Wt.shape[1]
     dtype = X.dtype
     inv_m = 1.0 / m
 
@@ -240,16 +305,24 @@ def _backward_chunk(X, H, V, c, kl_term, jac_term, tied, start, stop, block_rows
     rows_max = min(block_rows, max(stop - start, 1))
     Z_buf = np.empty((rows_max, n), dtype)
     D_buf = np.empty((rows_max, s), dtype)
+    H_buf = np.empty((rows_max if cache_rows < stop - start else 0, s), dtype)
+    # Column sums of re-encoded blocks, unused because rho_hat is known.
+    rho_unused = np.zeros(s)
     sn_buf = np.empty((s, n), dtype)
     ns_buf = np.empty((0, 0), dtype) if tied else np.empty((n, s), dtype)
 
     for i0 in range(start, stop, block_rows):
         i1 = min(stop, i0 + block_rows)
         rows = i1 - i0
+        local = i0 - start
         Xb = X[i0:i1]
-        Hb = H[i0:i1]
         Zb = Z_buf[:rows]
         Db = D_buf[:rows]
+        if local + rows <= cache_rows:
+            Hb = H_cache[cache_start + local:cache_start + local + rows]
+        else:
+            Hb = H_buf[:rows]
+            _encode_block(Xb, Wt, b, Hb, rho_unused)
 
         np.dot(Hb, V.T, Zb)
         _decode_epilogue(Zb, Xb, c, inv_m, gc_sum, sq_err_sum)
@@ -295,23 +368,36 @@ def _chunk_bounds(n_rows, n_chunks, block_rows, chunk):
 
 @njit(cache=True, parallel=True)
 def _loss_and_grad_kernel(X, W, b, V, c, tied, sparsity_target, weight_decay,
-                          sparsity_weight, jacobian_weight, n_chunks, block_rows):
+                          sparsity_weight, jacobian_weight, n_chunks, block_rows,
+                          two_pass, chunk_cache_rows):
     m, n = X.shape
     s = W.shape[0]
     dtype = X.dtype
 
-    # Pass 1: H for every sample and float64 column sums per chunk.
-    H = np.empty((m, s), dtype)
-    rho_parts = np.zeros((n_chunks, s))
-    for t in prange(n_chunks):
-        start, stop = _chunk_bounds(m, n_chunks, block_rows, t)
-        _encode_chunk(X, W.T, b, H, rho_parts[t], start, stop, block_rows)
+    # H_cache contains all of H (chunk_cache_rows >= m) or chunk_cache_rows
+    # rows per chunk.
+    if chunk_cache_rows >= m:
+        H_cache = np.empty((m, s), dtype)
+    else:
+        H_cache = np.empty((n_chunks * chunk_cache_rows, s), dtype)
 
-    rho_hat = np.zeros(s)
-    for t in range(n_chunks):
-        rho_hat += rho_parts[t]
-    rho_hat /= m
-    kl, k = _kl_and_derivative(rho_hat, sparsity_target, sparsity_weight)
+    # Pass 1: float64 column sums of H per chunk, and H within the cache.
+    kl = 0.0
+    k = np.zeros(s)
+    if two_pass:
+        rho_parts = np.zeros((n_chunks, s))
+        for t in prange(n_chunks):
+            start, stop = _chunk_bounds(m, n_chunks, block_rows, t)
+            cache_start, cache_rows = _chunk_cache_span(t, start, stop, m,
+                                                        chunk_cache_rows)
+            _encode_chunk(X, W.T, b, H_cache, cache_start, cache_rows, rho_parts[t],
+                          start, stop, block_rows)
+
+        rho_hat = np.zeros(s)
+        for t in range(n_chunks):
+            rho_hat += rho_parts[t]
+        rho_hat /= m
+        kl, k = _kl_and_derivative(rho_hat, sparsity_target, sparsity_weight)
 
     w_sq = np.zeros(s)
     for j in range(s):
@@ -331,10 +417,13 @@ def _loss_and_grad_kernel(X, W, b, V, c, tied, sparsity_target, weight_decay,
     sq_err_parts = np.zeros((n_chunks, n))
     for t in prange(n_chunks):
         start, stop = _chunk_bounds(m, n_chunks, block_rows, t)
+        # Without pass 1 nothing is cached, so every block is encoded here.
+        cache_start, cache_rows = _chunk_cache_span(t, start, stop, m,
+                                                    chunk_cache_rows)
         _backward_chunk(
-            X, H, V, c, kl_term, jac_term, tied, start, stop, block_rows,
-            gW_parts[t], gV_parts[t], gb_parts[t], gc_parts[t], q_sq_parts[t],
-            sq_err_parts[t])
+            X, W.T, b, H_cache, cache_start, cache_rows, V, c, kl_term, jac_term,
+            tied, start, stop, block_rows, gW_parts[t], gV_parts[t], gb_parts[t],
+            gc_parts[t], q_sq_parts[t], sq_err_parts[t])
 
     # Fixed-order reduction of the chunk partials.
     gW_sum = gW_parts[0].copy()
@@ -432,8 +521,34 @@ def _check_positive_int(value, name):
     return int(value)
 
 
+def _check_cache_bytes(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or value < 0:
+        raise ValueError(
+            f"cache_bytes must be a non-negative integer, got {value!r}. Pass 0 "
+            "to keep no hidden activations between the passes."
+        )
+    return int(value)
+
+
+def _chunk_cache_rows(m, s, itemsize, n_chunks, block_rows, cache_bytes):
+    """Return the rows of ``H`` each chunk keeps between the passes.
+
+    Returns ``m`` when all of ``H`` fits into ``cache_bytes``.  Otherwise the
+    whole blocks that fit are shared equally among the chunks, so the result
+    is a multiple of ``block_rows`` (possibly 0) and ``n_chunks`` times it
+    fits into the budget.
+    """
+    row_bytes = s * itemsize
+    if m * row_bytes <= cache_bytes:
+        return m
+    blocks = cache_bytes // (block_rows * row_bytes)
+    return (blocks // n_chunks) * block_rows
+
+
 def loss_and_grad(X, W, b, V, c, sparsity_target, weight_decay,
-                  sparsity_weight, jacobian_weight, n_threads, *, block_rows=BLOCK_ROWS):
+                  sparsity_weight, jacobian_weight, n_threads, *, block_rows=BLOCK_ROWS,
+                  cache_bytes=H_CACHE_BYTES):
     """Compute the JSAE cost and its gradient with the Numba kernel.
 
     Arguments are expected already validated by :mod:`jsae_fast._validation`;
@@ -456,9 +571,14 @@ def loss_and_grad(X, W, b, V, c, sparsity_target, weight_decay,
     n_threads : int
         Number of chunks and of Numba threads (capped at
         ``numba.config.NUMBA_NUM_THREADS``).  Results are bitwise
-        reproducible for a fixed ``n_threads`` and ``block_rows``.
+        reproducible for fixed ``n_threads``, ``block_rows`` and
+        ``cache_bytes``.
     block_rows : int, default=BLOCK_ROWS
         Samples per block.  Changes only speed, memory and rounding.
+    cache_bytes : int, default=H_CACHE_BYTES
+        Memory budget in bytes for keeping the hidden activations between
+        the two passes.  Blocks beyond it are encoded twice.  Changes speed
+        and memory, and the results by rounding at most.
 
     Returns
     -------
@@ -470,11 +590,22 @@ def loss_and_grad(X, W, b, V, c, sparsity_target, weight_decay,
     ------
     ValueError
         If an array has the wrong shape, dtype or memory layout, or
-        ``n_threads`` or ``block_rows`` is not a positive integer.
+        ``n_threads`` or ``block_rows`` is not a positive integer, or
+        ``cache_bytes`` is not a non-negative integer.
     """
     _check_arrays(X, W, b, V, c)
     n_threads = _check_positive_int(n_threads, "n_threads")
     block_rows = _check_positive_int(block_rows, "block_rows")
+    cache_bytes = _check_cache_bytes(cache_bytes)
+
+    m, n = X.shape
+    s = W.shape[0]
+    # Without the KL term nothing needs rho_hat, so pass 1 is skipped.
+    two_pass = sparsity_weight != 0
+    chunk_cache_rows = 0
+    if two_pass:
+        chunk_cache_rows = _chunk_cache_rows(m, s, X.itemsize, n_threads, block_rows,
+                                             cache_bytes)
 
     tied = V is None
     # A C-ordered copy of W.T gives the tied case the same compiled signature.
@@ -488,7 +619,8 @@ def loss_and_grad(X, W, b, V, c, sparsity_target, weight_decay,
             loss, gW, gb, gV, gc = _loss_and_grad_kernel(
                 X, W, b, V_arr, c, tied, float(sparsity_target),
                 float(weight_decay), float(sparsity_weight),
-                float(jacobian_weight), n_threads, block_rows)
+                float(jacobian_weight), n_threads, block_rows, two_pass,
+                chunk_cache_rows)
         finally:
             numba.set_num_threads(previous)
     return float(loss), gW, gb, (None if tied else gV), gc

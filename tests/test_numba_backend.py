@@ -2,7 +2,8 @@
 
 The kernel is checked against the naive reference and against finite
 differences.  Most tests use ``block_rows=4``, so that chunks run several
-blocks and the last chunk ends on a partial block.  Each dtype compiles once
+blocks and the last chunk ends on a partial block.  Small ``cache_bytes``
+values make pass 2 encode blocks again on small shapes.  Each dtype compiles once
 per machine (10-25 s measured on a 2-core machine), and later runs load the
 compiled code from the Numba cache.
 """
@@ -20,6 +21,7 @@ nb = pytest.importorskip(
 
 import numba  # noqa: E402
 
+from jsae_fast import _numpy_backend as numpy_backend  # noqa: E402
 from jsae_fast import reference  # noqa: E402
 from jsae_fast._model import KL_EPS  # noqa: E402
 
@@ -66,10 +68,17 @@ def make_problem(m, n, s, dtype, tied, seed=0, scale=0.5):
     return X, W, b, V, c
 
 
-def run_numba(problem, penalties, *, n_threads=1, block_rows=4):
+def run_numba(problem, penalties, *, n_threads=1, block_rows=4,
+              cache_bytes=nb.H_CACHE_BYTES):
     X, W, b, V, c = problem
     return nb.loss_and_grad(X, W, b, V, c, *penalties, n_threads,
-                            block_rows=block_rows)
+                            block_rows=block_rows, cache_bytes=cache_bytes)
+
+
+def partial_cache_bytes(problem, n_threads, block_rows=4):
+    """Return a budget that keeps one block of ``H`` per chunk."""
+    X, W = problem[:2]
+    return n_threads * block_rows * W.shape[0] * X.itemsize
 
 
 def run_reference(problem, penalties):
@@ -123,6 +132,106 @@ def test_kernel_edge_shapes(dtype, tied, shape, n_threads):
     problem = make_problem(*shape, dtype, tied, seed=1)
     result = run_numba(problem, ALL, n_threads=n_threads)
     assert_matches_reference(result, run_reference(problem, ALL), dtype)
+
+
+# With cache_bytes=0 every block is encoded twice.  "partial" keeps one block
+# per chunk, and the default keeps all of H for these shapes.
+CACHE_MODES = [pytest.param("none", id="cache=none"),
+               pytest.param("partial", id="cache=partial"),
+               pytest.param("full", id="cache=full")]
+
+
+def cache_bytes_for(mode, problem, n_threads):
+    if mode == "none":
+        return 0
+    if mode == "partial":
+        return partial_cache_bytes(problem, n_threads)
+    return nb.H_CACHE_BYTES
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("cache_mode", CACHE_MODES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("tied", TIED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_h_cache_modes(dtype, tied, shape, cache_mode, n_threads):
+    problem = make_problem(*shape, dtype, tied, seed=12)
+    cache_bytes = cache_bytes_for(cache_mode, problem, n_threads)
+    result = run_numba(problem, ALL, n_threads=n_threads, cache_bytes=cache_bytes)
+    assert_matches_reference(result, run_reference(problem, ALL), dtype)
+
+
+@pytest.mark.parametrize("penalties", PENALTY_PARAMS)
+@pytest.mark.parametrize("tied", TIED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_penalties_without_h_cache(dtype, tied, penalties):
+    # Penalties without the KL term take the one-pass path.  The others
+    # encode every block in both passes.
+    problem = make_problem(17, 6, 4, dtype, tied, seed=13)
+    result = run_numba(problem, penalties, n_threads=2, cache_bytes=0)
+    assert_matches_reference(result, run_reference(problem, penalties), dtype)
+
+
+def test_partial_cache_covers_some_rows():
+    # The "partial" mode above must leave rows to encode again at m=23.
+    X, W = make_problem(23, 7, 4, np.float64, False)[:2]
+    for n_threads in (1, 2):
+        cache_bytes = partial_cache_bytes((X, W), n_threads)
+        rows = nb._chunk_cache_rows(23, 4, 8, n_threads, 4, cache_bytes)
+        assert rows == 4
+        assert rows * n_threads < 23
+
+
+@pytest.mark.parametrize("m", [1, 23, 256, 1000])
+@pytest.mark.parametrize("n_chunks", [1, 2, 3])
+@pytest.mark.parametrize("cache_bytes", [0, 100, 4096, 10**5, 10**7])
+def test_chunk_cache_rows_within_budget(m, n_chunks, cache_bytes):
+    s, itemsize, block_rows = 7, 4, 16
+    rows = nb._chunk_cache_rows(m, s, itemsize, n_chunks, block_rows, cache_bytes)
+    if m * s * itemsize <= cache_bytes:
+        assert rows == m
+    else:
+        assert rows % block_rows == 0
+        assert n_chunks * rows * s * itemsize <= cache_bytes
+        # No further whole block per chunk would fit.
+        assert n_chunks * (rows + block_rows) * s * itemsize > cache_bytes
+
+
+@pytest.mark.parametrize("tied", TIED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_h_cache_modes_agree(dtype, tied):
+    # Encoding a block again repeats the same products, so the results agree
+    # with the cached ones to rounding.
+    problem = make_problem(41, 6, 5, dtype, tied, seed=14)
+    full = run_numba(problem, ALL, n_threads=2)
+    tol = 1e-13 if dtype == np.float64 else 1e-6
+    for cache_bytes in (0, partial_cache_bytes(problem, 2)):
+        other = run_numba(problem, ALL, n_threads=2, cache_bytes=cache_bytes)
+        assert abs(other[0] - full[0]) <= tol * abs(full[0])
+        for a, b in zip(other[1:], full[1:]):
+            if b is None:
+                assert a is None
+            else:
+                assert normalized_error(a, b) <= tol
+
+
+@pytest.mark.parametrize("tied", TIED)
+def test_kernel_default_cache_exceeded(tied):
+    # H of 6400 x 1000 float32 values is 25.6 MB, above the default budget,
+    # so the default call encodes some blocks twice.  The per-sample loops of
+    # the reference take about a minute at this size, so the expected values
+    # come from the NumPy backend in float64, which the reference checks on
+    # small shapes.
+    m, n, s = 6400, 3, 1000
+    assert m * s * 4 > nb.H_CACHE_BYTES
+    rows = nb._chunk_cache_rows(m, s, 4, 2, nb.BLOCK_ROWS, nb.H_CACHE_BYTES)
+    assert 0 < 2 * rows < m
+    problem = make_problem(m, n, s, np.float32, tied, seed=15, scale=0.1)
+    X, W, b, V, c = problem
+    result = nb.loss_and_grad(X, W, b, V, c, *ALL, 2)
+    as64 = [None if a is None else a.astype(np.float64) for a in problem]
+    expected = numpy_backend.loss_and_grad(*as64, *ALL, 1)
+    assert_matches_reference(result, expected, np.float32)
 
 
 @pytest.mark.parametrize("block_rows", [1, 5, 256])
@@ -289,13 +398,16 @@ def test_kernel_rejects_bad_arrays(change, match):
 
 
 @pytest.mark.parametrize("name, value", [("n_threads", 0), ("block_rows", 0),
-                                         ("block_rows", 2.5), ("n_threads", True)])
+                                         ("block_rows", 2.5), ("n_threads", True),
+                                         ("cache_bytes", -1), ("cache_bytes", 2.5),
+                                         ("cache_bytes", True)])
 def test_kernel_rejects_bad_counts(name, value):
     X, W, b, V, c = make_problem(9, 5, 3, np.float64, False)
-    kwargs = {"n_threads": 1, "block_rows": 4, name: value}
+    kwargs = {"n_threads": 1, "block_rows": 4, "cache_bytes": 0, name: value}
     with pytest.raises(ValueError, match=name):
         nb.loss_and_grad(X, W, b, V, c, *ALL, kwargs["n_threads"],
-                         block_rows=kwargs["block_rows"])
+                         block_rows=kwargs["block_rows"],
+                         cache_bytes=kwargs["cache_bytes"])
 
 
 def test_exp_matches_numpy():
