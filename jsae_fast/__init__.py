@@ -10,7 +10,7 @@ descent or Adam, and classifies the learned codes with a softmax classifier.
 
 import logging
 
-from . import datasets, reference
+from . import augment, datasets, reference
 from ._backends import backends, loss_and_grad
 from ._gradcheck import check_gradient
 from ._model import init_params
@@ -37,6 +37,7 @@ __all__ = [
     "StackedAutoencoderClassifier",
     "Trainer",
     "TrainingResult",
+    "augment",
     "backends",
     "check_gradient",
     "datasets",

@@ -246,8 +246,14 @@ def save_model(model, path):
     family = _family(type(model))
     check_is_fitted(model)
     arrays, restore = _collect_arrays(model, family)
-    hyperparameters = {name: _to_json_value(value, name)
-                       for name, value in model.get_params(deep=False).items()}
+    params = model.get_params(deep=False)
+    if params.get("augment") is not None:
+        # Augmentation only changes training; prediction does not use it.
+        logger.warning("hyperparameter augment=%r is a function, which a model file cannot "
+                       "store; it is saved as None (predictions are unaffected)",
+                       params["augment"])
+        params["augment"] = None
+    hyperparameters = {name: _to_json_value(value, name) for name, value in params.items()}
     attributes = {}
     for name in _SCALAR_ATTRIBUTES[family]:
         if hasattr(model, name):

@@ -195,6 +195,12 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
     verbose : int, default=0
         1 shows a progress bar with the current cost for each pretrained
         layer and for fine-tuning.
+    augment : callable or None, default=None
+        Called as ``augment(X_part, y_part)`` on the training part (after the
+        validation part is held out) and returns a larger ``(X, y)`` used for
+        pretraining, the softmax and fine-tuning, for example
+        :class:`jsae_fast.augment.ImageShifts`.  Its values must stay in
+        ``[0, 1]``.  None trains on the data as given.
 
     Attributes
     ----------
@@ -245,7 +251,7 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
                  tied=False, solver="lbfgs", softmax_weight_decay=1e-4, softmax_max_iter=400,
                  fine_tune=True, fine_tune_max_iter=400, early_stopping=True,
                  validation_fraction=0.1, n_iter_no_change=10, tol=1e-9, backend="auto",
-                 n_threads=None, dtype=None, random_state=None, verbose=0):
+                 n_threads=None, dtype=None, random_state=None, verbose=0, augment=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sparsity_target = sparsity_target
         self.weight_decay = weight_decay
@@ -267,6 +273,7 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
+        self.augment = augment
 
     # ------------------------------------------------------------------
     # Validation helpers
@@ -360,6 +367,8 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
                 X, targets, self.validation_fraction, rng)
         else:
             X_train, t_train = X, targets
+        if self.augment is not None:
+            X_train, t_train = self._augmented(X_train, t_train)
 
         self.n_iter_ = 0
         self.loss_curve_ = []
@@ -390,6 +399,28 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
         self.softmax_coef_ = softmax_coef
         self.softmax_intercept_ = softmax_intercept
         return self
+
+    def _augmented(self, X, targets):
+        """Apply ``augment`` to the training part and check what it returns."""
+        if not callable(self.augment):
+            raise TypeError(f"augment must be callable as augment(X, y) or None, got "
+                            f"{self.augment!r}.")
+        X_aug, t_aug = self.augment(X, targets)
+        X_aug = np.ascontiguousarray(X_aug, dtype=X.dtype)
+        t_aug = np.asarray(t_aug)
+        if X_aug.ndim != 2 or X_aug.shape[1] != X.shape[1]:
+            raise ValueError(f"augment returned X of shape {X_aug.shape}; it must keep the "
+                             f"{X.shape[1]} features of the input.")
+        if t_aug.shape != (X_aug.shape[0],):
+            raise ValueError(f"augment returned {X_aug.shape[0]} rows of X but y of shape "
+                             f"{t_aug.shape}; it must return one label per row.")
+        if not np.isin(t_aug, np.arange(len(self.classes_))).all():
+            raise ValueError("augment returned labels that are not among the training "
+                             "labels; it must only repeat the labels it is given.")
+        X_aug = _check_unit_range(X_aug, f"{type(self).__name__} (augmented data)")
+        logger.info("augmented the training part from %d to %d samples", X.shape[0],
+                    X_aug.shape[0])
+        return X_aug, t_aug.astype(targets.dtype)
 
     def _pretrain(self, X, sizes, settings, rng):
         """Fit one autoencoder per layer, each on the codes of the layer below."""

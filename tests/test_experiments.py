@@ -147,7 +147,7 @@ def test_beyond_quick_selects_then_tests(tmp_path, data_home):
                         "--data-home", str(data_home))
     select = [r for r in rows if r["stage"] == "select"]
     tested = [r for r in rows if r["stage"] == "test"]
-    assert len(select) == 2
+    assert len(select) == 3
     assert len(tested) == 1
     best = max(select, key=lambda r: float(r["validation_accuracy"]))
     assert tested[0]["config"] == best["config"]

@@ -1,5 +1,11 @@
 """Beyond the paper: stacked JSAE layers with fine-tuning, chosen on training data.
 
+Candidates differ in layer sizes and may add two things the paper did not
+use: copies of each training image shifted by one pixel
+(:class:`jsae_fast.augment.ImageShifts`, pixel data sets only) and a soft-voting
+ensemble of networks trained from different random seeds
+(:class:`sklearn.ensemble.VotingClassifier`).
+
 Stage 1 fits every candidate configuration of
 :class:`jsae_fast.stacked.StackedAutoencoderClassifier` on a fit part of the
 training data and scores it on the validation part (MNIST: 1000 other images
@@ -21,44 +27,77 @@ from .mnist import repeat_seed
 
 
 
-def _config(layers, dataset, **overrides):
+#: Image shape of each pixel data set, for the shifted copies.
+IMAGE_SHAPES = {"mnist": (28, 28), "usps": (16, 16)}
+
+
+def _config(layers, dataset, *, shifts=False, ensemble=1, **overrides):
     settings = dict(PENALTIES[dataset], hidden_layer_sizes=tuple(layers), fine_tune=True,
                     early_stopping=True, max_iter=400, fine_tune_max_iter=400)
     settings.update(overrides)
+    if shifts:
+        settings["shifts"] = IMAGE_SHAPES[dataset]
+    if ensemble > 1:
+        settings["ensemble"] = ensemble
     return settings
 
 
 #: Candidate configurations per data set, by name.  Penalties start from the
 #: data set's validated defaults; the fine-tuning weight decay is the
-#: estimator's ``softmax_weight_decay``.
+#: estimator's ``softmax_weight_decay``.  "+shifts" adds the four one-pixel
+#: shifts of every training image; "5x" averages the probabilities of five
+#: networks with different seeds.
 CONFIGS = {
     "mnist": {
         "196/ft": _config([196], "mnist"),
         "400/ft": _config([400], "mnist"),
+        "196/ft+shifts": _config([196], "mnist", shifts=True),
     },
     "usps": {
         "196/ft": _config([196], "usps"),
         "400/ft": _config([400], "usps"),
+        "196/ft+shifts": _config([196], "usps", shifts=True),
     },
     "pendigits": {
         "64/ft": _config([64], "pendigits"),
         "128/ft": _config([128], "pendigits"),
         "128-64/ft": _config([128, 64], "pendigits"),
         "256-128/ft": _config([256, 128], "pendigits"),
+        "5x128-64/ft": _config([128, 64], "pendigits", ensemble=5),
     },
 }
 
 QUICK_CONFIGS = {
     "8/ft": {"hidden_layer_sizes": (8,), "max_iter": 10, "fine_tune_max_iter": 10},
     "8-8/ft": {"hidden_layer_sizes": (8, 8), "max_iter": 10, "fine_tune_max_iter": 10},
+    "2x8/ft": {"hidden_layer_sizes": (8,), "max_iter": 10, "fine_tune_max_iter": 10,
+               "ensemble": 2},
 }
 
 
-def _fit_score(settings, seed, n_threads, backend, X_train, y_train, evaluations):
+def make_classifier(settings, seed, n_threads, backend):
+    """Return the (unfitted) classifier a candidate configuration describes."""
+    from sklearn.ensemble import VotingClassifier
+
+    from ..augment import ImageShifts
     from ..stacked import StackedAutoencoderClassifier
 
-    clf = StackedAutoencoderClassifier(**settings, random_state=seed, n_threads=n_threads,
-                                       backend=backend)
+    settings = dict(settings)
+    ensemble = settings.pop("ensemble", 1)
+    shape = settings.pop("shifts", None)
+    if shape is not None:
+        settings["augment"] = ImageShifts(shape)
+    networks = [StackedAutoencoderClassifier(**settings, random_state=seed + k,
+                                             n_threads=n_threads, backend=backend)
+                for k in range(ensemble)]
+    if ensemble == 1:
+        return networks[0]
+    return VotingClassifier([(f"net{k}", net) for k, net in enumerate(networks)],
+                            voting="soft")
+
+
+def _fit_score(settings, seed, n_threads, backend, X_train, y_train, evaluations):
+    clf = make_classifier(settings, seed, n_threads, backend)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X_train, y_train)

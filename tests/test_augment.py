@@ -1,0 +1,134 @@
+"""Tests of the image-shift augmentation and its use in the stacked classifier."""
+
+import numpy as np
+import pytest
+
+from jsae_fast import StackedAutoencoderClassifier
+from jsae_fast.augment import ImageShifts
+
+
+def _shift_by_loops(image, dy, dx, fill):
+    """Shift one 2-D image pixel by pixel: the obvious, slow definition."""
+    height, width = image.shape
+    out = np.full_like(image, fill)
+    for i in range(height):
+        for j in range(width):
+            if 0 <= i - dy < height and 0 <= j - dx < width:
+                out[i, j] = image[i - dy, j - dx]
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5), (1, 4), (6, 1), (4, 4)])
+def test_shifts_match_pixel_loop(dtype, shape):
+    rng = np.random.default_rng(0)
+    X = rng.random((3, shape[0] * shape[1])).astype(dtype)
+    y = np.array([4, 0, 9])
+    offsets = [(dy, dx) for dy in range(-shape[0] + 1, shape[0])
+               for dx in range(-shape[1] + 1, shape[1])]
+    X_aug, y_aug = ImageShifts(shape, offsets=offsets, fill=0.25)(X, y)
+    assert X_aug.dtype == dtype
+    assert X_aug.shape == (3 * (1 + len(offsets)), X.shape[1])
+    np.testing.assert_array_equal(X_aug[:3], X)
+    np.testing.assert_array_equal(y_aug, np.tile(y, 1 + len(offsets)))
+    for k, (dy, dx) in enumerate(offsets, start=1):
+        for row in range(3):
+            expected = _shift_by_loops(X[row].reshape(shape), dy, dx, dtype(0.25))
+            np.testing.assert_array_equal(X_aug[3 * k + row].reshape(shape), expected)
+
+
+def test_default_offsets_are_four_one_pixel_shifts():
+    X = np.zeros((1, 9))
+    X[0, 4] = 1.0  # centre pixel of a 3 x 3 image
+    X_aug, _ = ImageShifts((3, 3))(X, np.array([1]))
+    assert X_aug.shape == (5, 9)
+    lit = sorted(int(np.flatnonzero(row)[0]) for row in X_aug[1:])
+    assert lit == [1, 3, 5, 7]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"image_shape": (5, 5)}, "25 pixels"),
+    ({"image_shape": (4,)}, "two positive integers"),
+    ({"image_shape": (4, 0)}, "two positive integers"),
+    ({"image_shape": (4, 4), "offsets": [(1,)]}, "two integers"),
+    ({"image_shape": (4, 4), "offsets": [(0.5, 1)]}, "two integers"),
+    ({"image_shape": (4, 4), "offsets": [(4, 0)]}, "out of view"),
+    ({"image_shape": (4, 4), "fill": np.nan}, "fill must be finite"),
+])
+def test_bad_settings_are_named(kwargs, match):
+    X = np.zeros((2, 16))
+    with pytest.raises(ValueError, match=match):
+        ImageShifts(**kwargs)(X, np.array([0, 1]))
+
+
+def test_bad_data_is_named():
+    shifts = ImageShifts((2, 2))
+    with pytest.raises(ValueError, match="2-D"):
+        shifts(np.zeros(4), np.zeros(1))
+    with pytest.raises(ValueError, match="one label per row"):
+        shifts(np.zeros((3, 4)), np.zeros(2))
+
+
+def _digits():
+    """Two classes of 4 x 4 images: a bright row or a bright column, on noise."""
+    rng = np.random.default_rng(1)
+    X = rng.random((60, 16)) * 0.2
+    y = np.arange(60) % 2
+    images = X.reshape(-1, 4, 4)
+    images[y == 0, 1, :] += 0.7
+    images[y == 1, :, 1] += 0.7
+    return X, y
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_stacked_classifier_trains_on_augmented_part_only():
+    X, y = _digits()
+    seen = []
+
+    def recording_shifts(X_part, y_part):
+        seen.append((X_part.copy(), y_part.copy()))
+        return ImageShifts((4, 4))(X_part, y_part)
+
+    clf = StackedAutoencoderClassifier((6,), max_iter=20, fine_tune_max_iter=20,
+                                       random_state=0, augment=recording_shifts)
+    clf.fit(X, y)
+    (X_part, y_part), = seen
+    # The validation part (10% of 60) is held out before augmentation.
+    assert X_part.shape == (54, 16)
+    assert set(map(bytes, X_part)) < set(map(bytes, X))
+    assert clf.score(X, y) > 0.9
+    # The augmented data reached pretraining: 5 x 54 samples.
+    plain = StackedAutoencoderClassifier((6,), max_iter=20, fine_tune_max_iter=20,
+                                         random_state=0).fit(X, y)
+    assert not np.array_equal(plain.coefs_[0], clf.coefs_[0])
+
+
+@pytest.mark.parametrize("augment, error, match", [
+    (lambda X, y: (X[:, :3], y), ValueError, "keep the 16 features"),
+    (lambda X, y: (X, y[:-1]), ValueError, "one label per row"),
+    (lambda X, y: (X, y + 5), ValueError, "not among the training labels"),
+    (lambda X, y: (X - 1, y), ValueError, "Negative values"),
+    ("shifts", TypeError, "augment must be callable"),
+])
+def test_stacked_classifier_rejects_bad_augment(augment, error, match):
+    X, y = _digits()
+    clf = StackedAutoencoderClassifier((4,), max_iter=2, fine_tune_max_iter=2, random_state=0,
+                                       augment=augment)
+    with pytest.raises(error, match=match):
+        clf.fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_model_file_drops_augment_but_keeps_predictions(tmp_path, caplog):
+    from jsae_fast import load_model, save_model
+
+    X, y = _digits()
+    clf = StackedAutoencoderClassifier((4,), max_iter=5, fine_tune_max_iter=5, random_state=0,
+                                       augment=ImageShifts((4, 4))).fit(X, y)
+    path = tmp_path / "model.npz"
+    with caplog.at_level("WARNING", logger="jsae_fast"):
+        save_model(clf, path)
+    assert "augment" in caplog.text
+    loaded = load_model(path)
+    assert loaded.augment is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
