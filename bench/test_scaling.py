@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import AVAILABLE, DTYPES, PENALTIES, make_problem
+from conftest import AVAILABLE, DTYPES, PENALTIES, FiveProducts, make_problem
 
 import jsae_fast
 from jsae_fast import reference
@@ -18,8 +18,8 @@ from jsae_fast import reference
 # Geometric grids around the MNIST shape (m, n, s) = (m, 784, 196).
 BASE = {"m": 4000, "n": 784, "s": 196}
 GRID = {"m": [1000, 2000, 4000, 8000, 16000],
-        "n": [196, 392, 784, 1568],
-        "s": [49, 98, 196, 392]}
+        "n": [196, 392, 784, 1568, 3136],
+        "s": [49, 98, 196, 392, 784]}
 # Thread counts of the study; JSAE_BENCH_THREADS="2" runs a shorter study.
 THREAD_COUNTS = [int(t) for t in os.environ.get("JSAE_BENCH_THREADS", "1,2").split(",")]
 # The reference's n^2 term dominates its per-sample Python overhead only from
@@ -52,6 +52,21 @@ def test_scaling(benchmark, axis, shape, dtype, backend, threads):
 
     loss, _ = benchmark.pedantic(run, rounds=5, warmup_rounds=1)
     assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("threads", THREAD_COUNTS, ids=lambda t: f"threads={t}")
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("axis,shape", list(_cases(BASE, GRID)))
+def test_scaling_gemm(benchmark, blas_threads, axis, shape, dtype, threads):
+    """The five bare products on the same grid: the growth any backend can reach."""
+    X, p = make_problem(*shape, DTYPES[dtype])
+    blas_threads(threads)
+    products = FiveProducts(X, p["W"], p["V"])
+    benchmark.group = f"scaling {axis} {dtype} gemm threads={threads}"
+    benchmark.extra_info.update(axis=axis, m=shape[0], n=shape[1], s=shape[2], dtype=dtype,
+                                impl="gemm", threads=threads)
+    result = benchmark.pedantic(products, rounds=5, warmup_rounds=1)
+    assert np.isfinite(result).all()
 
 
 @pytest.mark.parametrize("axis,shape", list(_cases(REFERENCE_BASE, REFERENCE_GRID)))
