@@ -46,7 +46,7 @@ def _config(layers, dataset, *, shifts=False, ensemble=1, **overrides):
 #: data set's validated defaults; the fine-tuning weight decay is the
 #: estimator's ``softmax_weight_decay``.  "+shifts" adds the four one-pixel
 #: shifts of every training image; "5x" averages the probabilities of five
-#: networks with different seeds.
+#: networks with different seeds; "wd" sets the fine-tuning weight decay.
 CONFIGS = {
     "mnist": {
         "196/ft": _config([196], "mnist"),
@@ -64,6 +64,8 @@ CONFIGS = {
         "128-64/ft": _config([128, 64], "pendigits"),
         "256-128/ft": _config([256, 128], "pendigits"),
         "5x128-64/ft": _config([128, 64], "pendigits", ensemble=5),
+        "5x128-64/ft/wd1e-3": _config([128, 64], "pendigits", ensemble=5,
+                                      softmax_weight_decay=1e-3),
     },
 }
 
