@@ -14,8 +14,10 @@ MNIST, USPS and Pen digits the official test files are used.
 
 import csv
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -211,8 +213,27 @@ def _build_model(args, penalties):
         **common, **stacked_penalties)
 
 
+def _check_output_file(path):
+    """Raise UsageError unless a model file can be written at ``path``.
+
+    Training can take minutes, so the checks run before it starts.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--output {path} is a folder; pass a file name such as "
+                         f"{target / 'model.npz'}.")
+    folder = target.parent
+    if not folder.is_dir():
+        raise UsageError(f"--output {path}: the folder {folder} does not exist; create it "
+                         f"first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {path}: the folder {folder} is not writable; choose "
+                         f"another folder.")
+
+
 def _run_train(args):
     dataset = args.dataset
+    _check_output_file(args.output)
     penalties = _penalty_arguments(args)
     X, y = load_split(dataset, "train", data_home=args.data_home, n_train=args.n_train,
                       seed=args.seed, dtype=np.dtype(args.dtype).type)

@@ -535,7 +535,8 @@ class _FitState:
                     from tqdm.auto import tqdm
 
                     state._bar = tqdm(total=state.max_iter, initial=state.n_iter,
-                                      desc=f"JSAE {state.solver}", unit="it", leave=True)
+                                      desc=f"{_model_name(state.penalties)} {state.solver}",
+                                      unit="it", leave=True)
                 return self
 
             def __exit__(self, *exc):
@@ -545,6 +546,14 @@ class _FitState:
                 return False
 
         return _Progress()
+
+
+def _model_name(penalties):
+    """Return the usual name of the autoencoder that ``penalties`` define."""
+    _, _, sparsity_weight, jacobian_weight = penalties
+    if sparsity_weight == 0:
+        return "CAE" if jacobian_weight else "AE"
+    return "JSAE" if jacobian_weight else "SAE"
 
 
 def _load_resume_checkpoint(path, solver, X, penalties):

@@ -101,7 +101,10 @@ def test_predict_autoencoder_codes_and_error(tmp_path, capsys):
     (["train", "--n-hidden", "3", "4", "--output", "x.npz"], "one number without"),
     (["train", "--n-train", "5000", "--output", "x.npz"], "--n-train must be between"),
     (["predict", "--model", "absent.npz", "--dataset", "mnist-sample"], "absent.npz"),
-], ids=["variant-conflict", "layers-without-classifier", "n-train", "missing-model"])
+    (["train", "--output", "absent/x.npz"], "the folder absent does not exist"),
+    (["train", "--output", "."], "is a folder"),
+], ids=["variant-conflict", "layers-without-classifier", "n-train", "missing-model",
+        "output-folder-missing", "output-is-folder"])
 def test_cli_errors_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2

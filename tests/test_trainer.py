@@ -1,5 +1,7 @@
 """Trainer: cost goes down, solvers, determinism, callbacks and failure modes."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import ALL_PENALTIES, make_problem
@@ -103,3 +105,13 @@ def test_verbose_shows_progress_bar(capsys):
     X, _ = make_problem(20, 4, 2)
     Trainer(max_iter=3, verbose=1).fit(X, n_hidden=2)
     assert "cost=" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sparsity_weight, jacobian_weight, name", [
+    (0.0, 0.0, "AE"), (3.0, 0.0, "SAE"), (0.0, 0.1, "CAE"), (3.0, 0.1, "JSAE")])
+def test_progress_bar_names_the_model(capsys, sparsity_weight, jacobian_weight, name):
+    X, _ = make_problem(20, 4, 2)
+    Trainer(max_iter=2, verbose=1).fit(X, n_hidden=2, sparsity_weight=sparsity_weight,
+                                       jacobian_weight=jacobian_weight)
+    # The look-behind keeps "AE" from matching inside "SAE" or "CAE".
+    assert re.search(rf"(?<![A-Z]){name} lbfgs", capsys.readouterr().err)
