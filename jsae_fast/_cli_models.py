@@ -290,7 +290,18 @@ def _predict_file(model, args):
     try:
         X = np.load(args.input, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise UsageError(f"cannot read --input {args.input} as a .npy array: {exc}") from exc
+        # NumPy reports any file without the .npy signature as pickled data
+        # and suggests allow_pickle, which is no fix for a CSV or an image.
+        reason = ("it is not a .npy file (save the array with numpy.save)"
+                  if "pickle" in str(exc) else str(exc))
+        raise UsageError(f"cannot read --input {args.input} as a .npy array: "
+                         f"{reason}.") from exc
+    if not isinstance(X, np.ndarray):
+        raise UsageError(f"--input {args.input} is an .npz archive; pass one array saved "
+                         f"with numpy.save.")
+    if X.dtype.kind not in "biuf":
+        raise UsageError(f"--input {args.input} has dtype {X.dtype}; expected real "
+                         f"numbers in [0, 1].")
     if X.ndim != 2:
         raise UsageError(f"--input {args.input} has shape {X.shape}; expected a 2-D array of "
                          f"shape (n_samples, n_features).")

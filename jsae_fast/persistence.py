@@ -24,7 +24,7 @@ on a loaded model starts a new Adam run from the saved parameters.
 import json
 import logging
 import os
-import tempfile
+import secrets
 import zipfile
 import zlib
 from pathlib import Path
@@ -237,6 +237,10 @@ def save_model(model, path):
     ------
     sklearn.exceptions.NotFittedError
         If ``model`` is not fitted.
+    ValueError
+        If ``path`` is an existing folder.
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
     TypeError
         If ``model`` is not a jsae_fast estimator, or a hyperparameter cannot
         be stored as JSON.
@@ -271,10 +275,17 @@ def save_model(model, path):
     entries = dict(arrays)
     entries[_META_KEY] = np.array(json.dumps(meta))
     path = Path(os.fspath(path))
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name,
-                                         suffix=".tmp")
+    if path.is_dir():
+        raise ValueError(f"cannot save the model to {path}: it is a folder; pass a file "
+                         f"name such as {path / 'model.npz'}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot save the model to {path}: the folder {path.parent} "
+                                f"does not exist; create it first.")
+    # open(..., "xb") creates the file with the permissions the umask allows,
+    # like any other file the user writes (tempfile.mkstemp would give 0600).
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with open(temporary, "xb") as stream:
             np.savez_compressed(stream, **entries)
         os.replace(temporary, path)
     except BaseException:
@@ -285,6 +296,17 @@ def save_model(model, path):
 
 def _read_archive(path):
     """Return the metadata and arrays of a model file, or raise ValueError."""
+    try:
+        with open(path, "rb") as stream:
+            signature = stream.read(4)
+    except IsADirectoryError:
+        raise ValueError(f"model file {path} is a folder; pass the .npz file written by "
+                         f"save_model.") from None
+    if signature != b"PK\x03\x04":
+        # NumPy's own message for such files suggests unpickling them, which
+        # a model file never needs.
+        raise ValueError(f"model file {path} is not an .npz archive (no zip signature), so "
+                         f"it was not written by save_model.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if not isinstance(archive, np.lib.npyio.NpzFile):

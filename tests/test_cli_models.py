@@ -124,7 +124,16 @@ def test_predict_rejects_bad_input_file(tmp_path, capsys):
     assert "5 features" in capsys.readouterr().err
     assert main(["predict", "--model", str(model_path), "--input",
                  str(tmp_path / "text.npy")]) == 2
-    assert "cannot read --input" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot read --input" in err
+    assert "not a .npy file" in err
+    assert "pickle" not in err
+    np.save(tmp_path / "complex.npy", np.ones((2, 784), dtype=np.complex64))
+    assert main(["predict", "--model", str(model_path), "--input",
+                 str(tmp_path / "complex.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "dtype complex64" in err
+    assert err.count("\n") == 1
 
 
 def test_predict_official_mnist_test_set(data_home, tmp_path, capsys):

@@ -152,3 +152,12 @@ def test_beyond_quick_selects_then_tests(tmp_path, data_home):
     best = max(select, key=lambda r: float(r["validation_accuracy"]))
     assert tested[0]["config"] == best["config"]
     assert 0.0 <= float(tested[0]["accuracy"]) <= 1.0
+
+
+def test_quick_runs_two_repeats_unless_told(tmp_path):
+    status = main(["experiment", "iterations", "--quick", "--jobs", "1", "--n-threads", "1",
+                   "-q", "--output", str(tmp_path)])
+    assert status == 0
+    with (tmp_path / "iterations.csv").open(newline="") as f:
+        repeats = {row["repeat"] for row in csv.DictReader(f)}
+    assert repeats == {"0", "1"}

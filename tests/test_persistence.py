@@ -270,3 +270,38 @@ def test_load_rejects_nonfinite_weights(tmp_path):
     np.savez(damaged, **entries)
     with pytest.raises(ValueError, match="NaN or infinite"):
         load_model(damaged)
+
+
+def test_save_to_folder_names_the_folder(tmp_path):
+    with pytest.raises(ValueError, match="it is a folder"):
+        save_model(MODELS["jsae"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_into_missing_folder_names_the_folder(tmp_path):
+    missing = tmp_path / "absent"
+    with pytest.raises(FileNotFoundError, match=f"the folder {missing} does not exist"):
+        save_model(MODELS["jsae"], missing / "model.npz")
+
+
+def test_saved_file_mode_follows_umask(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o027)
+    try:
+        save_model(MODELS["jsae"], tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "model.npz").stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\nrest", b"", b"a,b\n1,2\n"],
+                         ids=["png", "empty", "csv"])
+def test_non_archive_is_named_without_pickle_advice(tmp_path, content):
+    path = tmp_path / "not_a_model.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="is not an .npz archive") as info:
+        load_model(path)
+    assert "pickle" not in str(info.value)

@@ -20,16 +20,24 @@ def register(subparsers):
     return parser
 
 
+#: Default repeats of a --quick run, which checks that the pipeline runs, not
+#: how accurate it is.
+QUICK_REPEATS = 2
+
+
 def _add_common(parser, experiment):
-    parser.add_argument("--repeats", type=int, default=experiment.default_repeats,
+    parser.add_argument("--repeats", type=int, default=None,
                         help=f"repeats with different seeds (default: "
-                             f"{experiment.default_repeats})")
+                             f"{experiment.default_repeats}, or "
+                             f"{min(QUICK_REPEATS, experiment.default_repeats)} with "
+                             f"--quick)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="tasks run in parallel processes (default: 1)")
     parser.add_argument("--n-threads", type=int, default=None,
                         help="kernel threads per task (default: usable cores / --jobs)")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny models and data for a smoke test (seconds)")
+                        help="tiny models and data for a smoke test (under a minute "
+                             "on 2 idle cores)")
     parser.add_argument("--data-home", default=None,
                         help="folder with the data sets (default: the JSAE_FAST_DATA "
                              "environment variable, else ~/.cache/jsae_fast)")
@@ -52,6 +60,9 @@ def _handler(experiment):
     def handle(args):
         from ._base import run_experiment
 
+        if args.repeats is None:
+            args.repeats = (min(QUICK_REPEATS, experiment.default_repeats) if args.quick
+                            else experiment.default_repeats)
         if args.repeats < 1:
             raise ValueError(f"--repeats must be >= 1, got {args.repeats}.")
         if args.jobs < 1:
