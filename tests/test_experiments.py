@@ -116,6 +116,20 @@ def test_penalty_sweep_quick(tmp_path):
         assert 0.0 <= float(row["validation_accuracy"]) <= 1.0
 
 
+def test_penalty_sweep_summary_ignores_other_max_iter(tmp_path):
+    header, rows = run_quick("penalty-sweep", tmp_path)
+    summary = (tmp_path / "penalty-sweep_summary.md").read_text().split("Raw results")[0]
+    # A row of another iteration count in the same cell, with impossible scores.
+    other = dict(rows[0], task_id=rows[0]["task_id"] + "-other", max_iter="999",
+                 validation_accuracy="0.0", accuracy="0.0")
+    with (tmp_path / "penalty-sweep.csv").open("a", newline="") as f:
+        csv.DictWriter(f, fieldnames=header).writerow(other)
+    assert main(["experiment", "penalty-sweep", "--quick", "--no-run", "-q", "--output",
+                 str(tmp_path)]) == 0
+    after = (tmp_path / "penalty-sweep_summary.md").read_text().split("Raw results")[0]
+    assert after == summary
+
+
 def test_usps_quick(tmp_path, data_home, monkeypatch):
     monkeypatch.setenv("JSAE_FAST_DATA", str(data_home))
     header, rows = run_quick("usps", tmp_path)

@@ -350,7 +350,15 @@ class PenaltySweep(Experiment):
         return partial(run_penalty_task, backend=args.backend, quick=args.quick,
                        n_validation=300 if args.quick else 1000, data_home=args.data_home)
 
+    @staticmethod
+    def _selected(rows, args):
+        """Keep the rows of this run's iteration count, so runs with another
+        --max-iter that share the CSV are not averaged into the same cells."""
+        max_iter = str(15 if args.quick else args.max_iter)
+        return [r for r in rows if r["max_iter"] == max_iter]
+
     def summarize(self, rows, args):
+        rows = self._selected(rows, args)
         lines = ["## JSAE accuracy (%) over sparsity weight (rows) x Jacobian weight "
                  "(columns), weight decay fixed", ""]
         grid_rows = [r for r in rows if r["sweep"] == "grid"]
@@ -377,6 +385,7 @@ class PenaltySweep(Experiment):
         return "\n".join(lines)
 
     def plot(self, rows, path, args):
+        rows = self._selected(rows, args)
         grid_rows = [r for r in rows if r["sweep"] == "grid"]
         decay_rows = [r for r in rows if r["sweep"] == "weight_decay"]
         fig, axes = new_figure(ncols=3, width=4.6, height=4.2)
