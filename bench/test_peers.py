@@ -51,7 +51,12 @@ def test_peers(benchmark, blas_threads, shape, dtype, impl):
     benchmark.extra_info.update(m=shape[0], n=shape[1], s=shape[2], dtype=dtype,
                                 impl=impl, threads=THREADS)
     # More rounds at the small shapes, whose calls last only tens of milliseconds.
-    rounds = 40 if shape[0] <= 2000 else 8 if shape[0] <= 10000 else 3
+    if shape[0] <= 2000:
+        rounds = 40
+    elif shape[0] <= 10000:
+        rounds = 8
+    else:
+        rounds = 3
     expected, _ = jsae_fast.loss_and_grad(X, **p, **PENALTIES, backend="numpy",
                                           n_threads=THREADS)
     rel = 1e-4 if dtype == "float32" else 1e-9

@@ -2,9 +2,9 @@
 
 The trainer validates its inputs once, then calls a backend's kernel directly
 on every iteration.  L-BFGS (:mod:`jsae_fast._lbfgs`) works on one flat vector
-of all parameters in the data's dtype; the arrays passed to the kernel are
-views of it, and each evaluation copies the gradients once into a new flat
-vector.
+of all parameters in the data's dtype.  The arrays passed to the kernel are
+views of that vector, and each evaluation copies the gradients once into a
+new flat vector.
 
 A fit can write checkpoints (see :mod:`jsae_fast._checkpoint`) and resume from
 one; a first Ctrl-C ends it cleanly after the current iteration.  Both are

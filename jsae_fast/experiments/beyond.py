@@ -43,10 +43,11 @@ def _config(layers, dataset, *, shifts=False, ensemble=1, **overrides):
 
 
 #: Candidate configurations per data set, by name.  Penalties start from the
-#: data set's validated defaults; the fine-tuning weight decay is the
-#: estimator's ``softmax_weight_decay``.  "+shifts" adds the four one-pixel
-#: shifts of every training image; "5x" averages the probabilities of five
-#: networks with different seeds; "wd" sets the fine-tuning weight decay.
+#: data set's validated defaults, and the fine-tuning weight decay is the
+#: estimator's ``softmax_weight_decay``.  In the names, "+shifts" adds the four
+#: one-pixel shifts of every training image, "5x" averages the probabilities
+#: of five networks with different seeds, and "wd" sets the fine-tuning
+#: weight decay.
 CONFIGS = {
     "mnist": {
         "196/ft": _config([196], "mnist"),
