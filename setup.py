@@ -1,7 +1,8 @@
 """Build script for the compiled kernels of jsae_fast.
 
-The kernel source ``kernels/_jsae_kernels_impl.pxi`` compiles into two
-extension modules.  ``jsae_fast._jsae_kernels`` uses only the platform's
+``kernels/_vector_ops.pyx`` compiles into ``jsae_fast._vector_ops``, the
+multithreaded vector passes of the L-BFGS optimizer.  The kernel source
+``kernels/_jsae_kernels_impl.pxi`` compiles into two extension modules.  ``jsae_fast._jsae_kernels`` uses only the platform's
 baseline instructions (no ``-march``), so a wheel runs on any CPU of its
 platform.  ``jsae_fast._jsae_kernels_avx2`` is the same code compiled with
 ``-mavx2 -mfma``; ``jsae_fast._cython_backend`` imports it only on CPUs that
@@ -186,7 +187,10 @@ def _extensions():
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     extensions = [
-        Extension("jsae_fast._jsae_kernels", ["kernels/_jsae_kernels.pyx"], **common)
+        Extension("jsae_fast._jsae_kernels", ["kernels/_jsae_kernels.pyx"], **common),
+        Extension("jsae_fast._vector_ops", ["kernels/_vector_ops.pyx"],
+                  include_dirs=[np.get_include()],
+                  define_macros=common["define_macros"]),
     ]
     for name in _SIMD_VARIANTS:
         source = "kernels/" + name.rpartition(".")[2] + ".pyx"

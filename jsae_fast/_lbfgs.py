@@ -7,6 +7,11 @@ Design notes
   The scalars that decide acceptance (the slope ``g.d`` of each line-search
   trial, and ``s.y`` and ``y.y`` of each new pair) are accumulated in
   float64.
+* Every pass over a parameter-length vector goes through
+  :mod:`jsae_fast._vectors`: with the compiled module, each step (a trial
+  point, a new pair with its two dot products, a dot product, a pass over
+  the history) is one multithreaded pass whose result does not depend on the
+  thread count; without it, NumPy on one thread.
 * The history is one C-contiguous array of shape ``(memory, 2, n)``: slot
   ``i`` contains the pair ``s_i`` (row ``2 i`` of its 2-D view) and ``y_i``
   (row ``2 i + 1``).  It is a ring buffer that fills slots 0, 1, ... first,
@@ -17,7 +22,7 @@ Design notes
   limited memory methods", Math. Programming 63:129-156, eq. 3.1:
   ``H = gamma I + [S, gamma Y] M [S, gamma Y]^T`` with ``M`` built from the
   small matrices ``S^T Y`` and ``Y^T Y``.  One iteration reads the history
-  twice, in two gemv calls: ``[S, Y]^T g`` after each accepted step, and the
+  twice, in two gemv passes (one BLAS call per chunk of columns): ``[S, Y]^T g`` after each accepted step, and the
   direction ``-gamma g + [S, Y] c`` for a vector ``c`` of length ``2 k``.
   The new column of ``S^T Y`` and ``Y^T Y`` comes from the difference of
   ``[S, Y]^T g`` before and after the step, because ``y = g_new - g_old``,
@@ -42,7 +47,9 @@ import logging
 import math
 
 import numpy as np
-from scipy.linalg import blas, solve_triangular
+from scipy.linalg import solve_triangular
+
+from . import _vectors
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +81,6 @@ LBFGSResult.__doc__ = """Outcome of :func:`minimize`.
 ``status`` is ``"converged"``, ``"max_iter"``, ``"line_search_failed"`` or
 ``"callback"``; ``message`` gives the reason in words.
 """
-
-
-def _dot64(a, b, work):
-    """Return ``a.b`` accumulated in float64; ``work`` is scratch space like ``a``."""
-    if a.dtype == np.float64:
-        return float(np.dot(a, b))
-    np.multiply(a, b, out=work)
-    return float(work.sum(dtype=np.float64))
 
 
 def max_abs(vector):
@@ -150,6 +149,13 @@ class LBFGS:
         ``fun(x)`` is called once.
     memory : int, default=10
         Number of curvature pairs kept.
+    n_threads : int, default=1
+        Threads for the passes over parameter-length vectors.  With more
+        than one, BLAS must be limited to one thread while :meth:`step` runs
+        (see :mod:`jsae_fast._vectors`).
+    compiled : bool or None, default=None
+        Use the compiled vector passes (True), the NumPy ones (False), or the
+        compiled ones when they were built (None).
 
     Attributes
     ----------
@@ -163,13 +169,18 @@ class LBFGS:
         Curvature pairs skipped because ``s.y <= eps * y.y``.
     """
 
-    def __init__(self, fun, x, *, cost=None, grad=None, memory=DEFAULT_MEMORY):
+    def __init__(self, fun, x, *, cost=None, grad=None, memory=DEFAULT_MEMORY,
+                 n_threads=1, compiled=None):
         x = np.asarray(x)
         if x.ndim != 1 or x.dtype not in (np.float32, np.float64) or x.size == 0:
             raise ValueError(f"x must be a non-empty 1-D float32 or float64 array, got "
                              f"dtype {x.dtype} and shape {x.shape}.")
         if not isinstance(memory, int) or memory < 1:
             raise ValueError(f"memory must be a positive int, got {memory!r}.")
+        if not isinstance(n_threads, int) or n_threads < 1:
+            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}.")
+        self._ops = _vectors.get(compiled)
+        self._n_threads = n_threads
         self.fun = fun
         self.memory = memory
         self.dtype = x.dtype
@@ -199,11 +210,12 @@ class LBFGS:
         # Row i: (s_i.g, y_i.g) for the current gradient g.
         self._history_dot_grad = np.zeros((0, 2))
         self._gamma = 1.0
-        self._work = np.empty(n, dtype=self.dtype)
         # The new pair while the history is full, so that a skipped pair
         # does not overwrite the oldest one.
         self._pair_buffer = np.empty((2, n), dtype=self.dtype)
-        self._gemv = blas.sgemv if self.dtype == np.float32 else blas.dgemv
+
+    def _dot(self, a, b):
+        return self._ops.dot(a, b, self._n_threads)
 
     def _call(self, x):
         cost, grad = self.fun(x)
@@ -253,11 +265,11 @@ class LBFGS:
         coefficients = np.empty((k, 2))
         coefficients[order, 0] = -v
         coefficients[order, 1] = gamma * u
-        # d = -gamma g - S v + gamma Y u in one pass over the history.  The
-        # transposed view is Fortran-ordered, so f2py passes it without a copy.
-        return self._gemv(1.0, self._history_matrix().T,
-                          coefficients.ravel().astype(self.dtype), beta=-gamma,
-                          y=self.grad, trans=0, overwrite_y=False)
+        # d = -gamma g - S v + gamma Y u in one pass over the history.
+        direction = np.empty_like(self.grad)
+        self._ops.combine_rows(self._history_matrix(), coefficients.ravel(), self.grad,
+                               -gamma, direction, self._n_threads)
+        return direction
 
     def _update_history(self, x_new, grad_new):
         """Add the pair of the step from ``self.x`` to ``x_new`` unless its curvature fails."""
@@ -266,10 +278,8 @@ class LBFGS:
             pair = self._history[self._head]
         else:
             pair = self._pair_buffer
-        s = np.subtract(x_new, self.x, out=pair[0])
-        y = np.subtract(grad_new, self.grad, out=pair[1])
-        sy = _dot64(s, y, self._work)
-        yy = _dot64(y, y, self._work)
+        sy, yy = self._ops.curvature_pair(x_new, self.x, grad_new, self.grad, pair[0],
+                                          pair[1], self._n_threads)
         previous = self._history_dot_grad
         previous_order = self._order()
 
@@ -286,7 +296,8 @@ class LBFGS:
             self._count = min(self._count + 1, self.memory)
 
         history = self._history_matrix()
-        products = (history @ grad_new).astype(np.float64).reshape(self._count, 2)
+        products = self._ops.rows_dot(history, grad_new,
+                                      self._n_threads).reshape(self._count, 2)
         if inserted is not None:
             old = [slot for slot in previous_order if slot != inserted]
             # s_i.y_new = s_i.g_new - s_i.g_old, and the same for y_i.
@@ -301,13 +312,13 @@ class LBFGS:
 
     # The line search.
     def _trial(self, direction, step):
-        x = direction * self.dtype.type(step)
-        x += self.x
+        x = np.empty_like(self.x)
+        self._ops.step_point(self.x, direction, step, x, self._n_threads)
         cost, grad = self._call(x)
         self.n_evaluations += 1
         if grad is None or not math.isfinite(cost):
             return _Trial(step, math.inf, math.nan, x, grad, False)
-        slope = _dot64(grad, direction, self._work)
+        slope = self._dot(grad, direction)
         finite = math.isfinite(slope)
         return _Trial(step, cost if finite else math.inf, slope, x, grad, finite)
 
@@ -393,14 +404,14 @@ class LBFGS:
             direction.
         """
         direction = self._direction()
-        slope0 = _dot64(self.grad, direction, self._work)
+        slope0 = self._dot(self.grad, direction)
         from_history = self._count > 0
         if from_history and not slope0 < 0.0:
             logger.debug("L-BFGS iteration %d: direction is not a descent direction "
                          "(g.d=%.3g); history reset", self.n_iter + 1, slope0)
             self.reset_history()
             direction = -self.grad
-            slope0 = _dot64(self.grad, direction, self._work)
+            slope0 = self._dot(self.grad, direction)
             from_history = False
         if not slope0 < 0.0:
             return f"the gradient gives no descent direction (g.d={slope0:.3g})"
@@ -412,7 +423,7 @@ class LBFGS:
             logger.debug("L-BFGS iteration %d: line search failed along the L-BFGS "
                          "direction; retrying along -g", self.n_iter + 1)
             direction = -self.grad
-            slope0 = _dot64(self.grad, direction, self._work)
+            slope0 = self._dot(self.grad, direction)
             accepted = self._line_search(direction, slope0, min(1.0, 1.0 / math.sqrt(-slope0)))
             if accepted is not None:
                 self.reset_history()
@@ -459,7 +470,8 @@ class LBFGS:
         self._gamma = float(state["gamma"])
 
 
-def minimize(fun, x0, *, tol=1e-9, max_iter=1000, memory=DEFAULT_MEMORY, callback=None):
+def minimize(fun, x0, *, tol=1e-9, max_iter=1000, memory=DEFAULT_MEMORY, callback=None,
+             n_threads=1, compiled=None):
     """Minimise a smooth function of a 1-D array with L-BFGS.
 
     Parameters
@@ -478,12 +490,15 @@ def minimize(fun, x0, *, tol=1e-9, max_iter=1000, memory=DEFAULT_MEMORY, callbac
     callback : callable or None
         Called as ``callback(optimizer)`` with the :class:`LBFGS` object after
         each iteration; returning True stops.
+    n_threads, compiled :
+        See :class:`LBFGS`.
 
     Returns
     -------
     result : LBFGSResult
     """
-    optimizer = LBFGS(fun, np.array(x0), memory=memory)
+    optimizer = LBFGS(fun, np.array(x0), memory=memory, n_threads=n_threads,
+                      compiled=compiled)
     status, message = "max_iter", f"reached max_iter={max_iter}"
     reason = None if max_abs(optimizer.grad) > tol else "max |gradient| <= tol at x0"
     if reason is not None:

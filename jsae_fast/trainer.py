@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from . import _checkpoint, _lbfgs
+from . import _checkpoint, _lbfgs, _vectors
 from ._backends import resolve_backend
 from ._model import DEFAULT_PENALTIES, init_params
 from ._threads import blas_limits, resolve_n_threads
@@ -406,6 +406,7 @@ class _FitState:
         self.rng = check_random_state(trainer.random_state)
         self.backend_name, self.kernel = resolve_backend(trainer.backend)
         self.n_threads = resolve_n_threads(trainer.n_threads)
+        self.vectors = _vectors.get()
 
         self.X = X
         self.penalties = penalties
@@ -438,7 +439,8 @@ class _FitState:
         self.n_evaluations += 1
         grads = {"W": gW, "b": gb, "V": gV, "c": gc}
         finite = np.isfinite(loss) and all(
-            g is None or np.isfinite(g).all() for g in grads.values())
+            g is None or self.vectors.all_finite(g.reshape(-1), self.n_threads)
+            for g in grads.values())
         if not finite:
             last_loss, last_params = self._last_finite
             raise NonFiniteCostError(
@@ -737,14 +739,15 @@ def _run_lbfgs(state):
     if state.resumed is not None:
         saved = {key: state.resumed[f"lbfgs_{key}"] for key in _lbfgs.STATE_KEYS}
         optimizer = _lbfgs.LBFGS(fun, x, cost=float(saved["cost"]),
-                                 grad=saved["grad"].copy(), memory=_LBFGS_MEMORY)
+                                 grad=saved["grad"].copy(), memory=_LBFGS_MEMORY,
+                                 n_threads=state.n_threads)
         optimizer.load_state(saved)
     else:
         # The first cost raises NonFiniteCostError at once: there is no
         # shorter step to try.
         loss, grads = state.evaluate(as_params(x))
         optimizer = _lbfgs.LBFGS(fun, x, cost=loss, grad=flatten(grads),
-                                 memory=_LBFGS_MEMORY)
+                                 memory=_LBFGS_MEMORY, n_threads=state.n_threads)
         if _lbfgs.max_abs(optimizer.grad) <= state.tol:
             logger.info("L-BFGS converged at the starting point: max |gradient| <= "
                         "tol=%g", state.tol)
