@@ -87,6 +87,37 @@ def test_gradient_check_detects_wrong_gradient(monkeypatch):
     assert errors["b"] < 1e-6
 
 
+def test_gradient_check_ignores_rounding_of_a_large_cost(monkeypatch):
+    """A tiny gradient entry under a large cost is judged beyond the costs' rounding.
+
+    Saturated units with a sparsity target far from their activation give a
+    cost near 8 and a decoder-bias gradient near 6e-5.  The difference quotient
+    then carries about 1e-9 of rounding, 2e-5 relative to that gradient, which
+    is not an error of the gradient.  A wrong gradient of the same entry is
+    still caught.
+    """
+    X = np.array([[0.94305611]])
+    params = {"W": np.array([[4.09284445], [0.41392269], [4.14239818]]),
+              "b": np.array([1.3182955, -3.28279459, -0.01040653]), "V": None,
+              "c": np.array([-1.24692748])}
+    penalties = dict(sparsity_target=0.0625, weight_decay=0.0, sparsity_weight=1.0,
+                     jacobian_weight=0.0)
+    errors = jsae_fast.check_gradient(X, **params, **penalties, backend="numpy")
+    assert max(errors.values()) < 1e-6
+
+    from jsae_fast import _numpy_backend
+
+    def broken(X, W, b, V, c, p, lam, beta, gamma, n_threads):
+        loss, gW, gb, gV, gc = _numpy_backend.loss_and_grad(X, W, b, V, c, p, lam, beta,
+                                                            gamma, n_threads)
+        return loss, gW, gb, gV, gc * 1.001
+
+    monkeypatch.setattr("jsae_fast._gradcheck.resolve_backend",
+                        lambda name: ("numpy", broken))
+    errors = jsae_fast.check_gradient(X, **params, **penalties)
+    assert errors["c"] > 5e-4
+
+
 def test_reference_jacobian_norm_matches_explicit_autodiff():
     """The Jacobian term equals a finite-difference Jacobian of the encoder."""
     X, params = make_problem(3, 5, 4)
