@@ -1,10 +1,10 @@
-"""Tests of the image-shift augmentation and its use in the stacked classifier."""
+"""Tests of the augmentations and their use in the stacked classifier."""
 
 import numpy as np
 import pytest
 
 from jsae_fast import StackedAutoencoderClassifier
-from jsae_fast.augment import ImageShifts
+from jsae_fast.augment import ImageShifts, PointDistortions
 
 
 def _shift_by_loops(image, dy, dx, fill):
@@ -132,3 +132,87 @@ def test_model_file_drops_augment_but_keeps_predictions(tmp_path, caplog):
     loaded = load_model(path)
     assert loaded.augment is None
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def _normalize_points(points):
+    """Rescale each coordinate of one (k, 2) point set to span [0, 1], one point at a time."""
+    out = np.empty_like(points)
+    for axis in range(2):
+        low, high = points[:, axis].min(), points[:, axis].max()
+        for i in range(points.shape[0]):
+            out[i, axis] = 0.5 if high - low <= 1e-12 else (points[i, axis] - low) / (high - low)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_point_distortions_match_the_map_point_by_point(dtype):
+    rng = np.random.default_rng(1)
+    X = rng.random((5, 16)).astype(dtype)
+    y = np.arange(5)
+    augment = PointDistortions(n_copies=3, max_rotation=20.0, max_shear=0.3, random_state=4)
+    X_aug, y_aug = augment(X, y)
+    assert X_aug.dtype == dtype and X_aug.shape == (20, 16)
+    np.testing.assert_array_equal(X_aug[:5], X)
+    np.testing.assert_array_equal(y_aug, np.tile(y, 4))
+    # Redraw the same angles and shears and apply them one point at a time.
+    draws = np.random.RandomState(4)
+    for copy in range(3):
+        angles = draws.uniform(-np.deg2rad(20.0), np.deg2rad(20.0), size=(5, 1))
+        shears = draws.uniform(-0.3, 0.3, size=(5, 1))
+        for row in range(5):
+            a, t = angles[row, 0], shears[row, 0]
+            moved = []
+            for x, yy in X[row].astype(np.float64).reshape(8, 2):
+                xs = x + t * yy
+                moved.append((np.cos(a) * xs - np.sin(a) * yy, np.sin(a) * xs + np.cos(a) * yy))
+            expected = _normalize_points(np.array(moved))
+            got = X_aug[5 * (copy + 1) + row].reshape(8, 2)
+            tolerance = 1e-6 if dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(got, expected, atol=tolerance)
+            # Every coordinate of a copy spans [0, 1] again.
+            assert got.min(axis=0).tolist() == [0.0, 0.0]
+            assert got.max(axis=0).tolist() == [1.0, 1.0]
+
+
+def test_point_distortions_are_identity_without_rotation_or_shear():
+    points = np.random.default_rng(2).random((4, 5, 2))
+    normalized = np.stack([_normalize_points(p) for p in points]).reshape(4, 10)
+    X_aug, _ = PointDistortions(n_copies=2, max_rotation=0.0, max_shear=0.0)(
+        normalized, np.zeros(4, dtype=int))
+    np.testing.assert_allclose(X_aug[4:8], normalized, atol=1e-12)
+    np.testing.assert_allclose(X_aug[8:], normalized, atol=1e-12)
+
+
+def test_point_distortions_are_reproducible_and_handle_degenerate_rows():
+    X = np.array([[0.3, 0.3, 0.3, 0.3, 0.3, 0.3],   # one point repeated
+                  [0.0, 0.5, 1.0, 0.5, 0.5, 0.5]])  # points on a line
+    augment = PointDistortions(n_copies=2, max_rotation=0.0, max_shear=0.0, random_state=1)
+    first, _ = augment(X, np.array([1, 2]))
+    second, _ = augment(X, np.array([1, 2]))
+    np.testing.assert_array_equal(first, second)
+    assert np.isfinite(first).all()
+    np.testing.assert_array_equal(first[2], np.full(6, 0.5))
+    np.testing.assert_allclose(first[3], [0.0, 0.5, 1.0, 0.5, 0.5, 0.5])
+    other, _ = PointDistortions(random_state=2)(X, np.array([1, 2]))
+    assert not np.array_equal(PointDistortions(random_state=1)(X, np.array([1, 2]))[0], other)
+
+
+@pytest.mark.parametrize("kwargs, X, match", [
+    ({}, np.zeros((2, 5)), "even number of at least 4"),
+    ({}, np.zeros((2, 2)), "even number of at least 4"),
+    ({"n_copies": 0}, np.zeros((2, 4)), "n_copies must be a positive int, got 0"),
+    ({"n_copies": 1.5}, np.zeros((2, 4)), "n_copies must be a positive int"),
+    ({"max_rotation": 90}, np.zeros((2, 4)), r"max_rotation must be in \[0, 90\)"),
+    ({"max_rotation": -1}, np.zeros((2, 4)), "max_rotation"),
+    ({"max_shear": 2.0}, np.zeros((2, 4)), r"max_shear must be in \[0, 1\]"),
+    ({}, np.full((2, 4), np.nan), "NaN or infinite"),
+    ({}, np.zeros(4), "X must be 2-D"),
+])
+def test_point_distortions_name_bad_input(kwargs, X, match):
+    with pytest.raises(ValueError, match=match):
+        PointDistortions(**kwargs)(X, np.zeros(len(X), dtype=int))
+
+
+def test_point_distortions_check_labels():
+    with pytest.raises(ValueError, match="one label per row"):
+        PointDistortions()(np.zeros((3, 4)), np.zeros(2))

@@ -175,3 +175,17 @@ def test_quick_runs_two_repeats_unless_told(tmp_path):
     with (tmp_path / "iterations.csv").open(newline="") as f:
         repeats = {row["repeat"] for row in csv.DictReader(f)}
     assert repeats == {"0", "1"}
+
+
+def test_beyond_candidates_build_their_augmentation():
+    from jsae_fast.augment import ImageShifts, PointDistortions
+    from jsae_fast.experiments.beyond import CONFIGS, make_classifier
+
+    ensemble = make_classifier(CONFIGS["pendigits"]["5x128-64/ft+distort"], 3, 1, "numpy")
+    augments = [net.augment for _, net in ensemble.estimators]
+    assert all(isinstance(a, PointDistortions) for a in augments)
+    assert [a.random_state for a in augments] == [3, 4, 5, 6, 7]
+    assert [net.random_state for _, net in ensemble.estimators] == [3, 4, 5, 6, 7]
+    single = make_classifier(CONFIGS["mnist"]["196/ft+shifts"], 0, 1, "numpy")
+    assert isinstance(single.augment, ImageShifts) and single.augment.image_shape == (28, 28)
+    assert make_classifier(CONFIGS["pendigits"]["128-64/ft"], 0, 1, "numpy").augment is None

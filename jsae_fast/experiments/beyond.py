@@ -1,8 +1,10 @@
 """Beyond the paper: stacked JSAE layers with fine-tuning, chosen on training data.
 
-Candidates differ in layer sizes and may add two things the paper did not
-use: copies of each training image shifted by one pixel
-(:class:`jsae_fast.augment.ImageShifts`, pixel data sets only) and a soft-voting
+Candidates differ in layer sizes and may add things the paper did not use:
+copies of each training image shifted by one pixel
+(:class:`jsae_fast.augment.ImageShifts`, pixel data sets), rotated and
+sheared copies of each pen trajectory
+(:class:`jsae_fast.augment.PointDistortions`, Pen digits) and a soft-voting
 ensemble of networks trained from different random seeds
 (:class:`sklearn.ensemble.VotingClassifier`).
 
@@ -31,12 +33,14 @@ from .mnist import repeat_seed
 IMAGE_SHAPES = {"mnist": (28, 28), "usps": (16, 16)}
 
 
-def _config(layers, dataset, *, shifts=False, ensemble=1, **overrides):
+def _config(layers, dataset, *, shifts=False, distort=False, ensemble=1, **overrides):
     settings = dict(PENALTIES[dataset], hidden_layer_sizes=tuple(layers), fine_tune=True,
                     early_stopping=True, max_iter=400, fine_tune_max_iter=400)
     settings.update(overrides)
     if shifts:
         settings["shifts"] = IMAGE_SHAPES[dataset]
+    if distort:
+        settings["distort"] = True
     if ensemble > 1:
         settings["ensemble"] = ensemble
     return settings
@@ -45,7 +49,8 @@ def _config(layers, dataset, *, shifts=False, ensemble=1, **overrides):
 #: Candidate configurations per data set, by name.  Penalties start from the
 #: data set's validated defaults, and the fine-tuning weight decay is the
 #: estimator's ``softmax_weight_decay``.  In the names, "+shifts" adds the four
-#: one-pixel shifts of every training image, "5x" averages the probabilities
+#: one-pixel shifts of every training image, "+distort" four rotated and
+#: sheared copies of every pen trajectory, "5x" averages the probabilities
 #: of five networks with different seeds, and "wd" sets the fine-tuning
 #: weight decay.
 CONFIGS = {
@@ -67,6 +72,8 @@ CONFIGS = {
         "5x128-64/ft": _config([128, 64], "pendigits", ensemble=5),
         "5x128-64/ft/wd1e-3": _config([128, 64], "pendigits", ensemble=5,
                                       softmax_weight_decay=1e-3),
+        "128-64/ft+distort": _config([128, 64], "pendigits", distort=True),
+        "5x128-64/ft+distort": _config([128, 64], "pendigits", distort=True, ensemble=5),
     },
 }
 
@@ -82,17 +89,22 @@ def make_classifier(settings, seed, n_threads, backend):
     """Return the (unfitted) classifier a candidate configuration describes."""
     from sklearn.ensemble import VotingClassifier
 
-    from ..augment import ImageShifts
+    from ..augment import ImageShifts, PointDistortions
     from ..stacked import StackedAutoencoderClassifier
 
     settings = dict(settings)
     ensemble = settings.pop("ensemble", 1)
     shape = settings.pop("shifts", None)
+    distort = settings.pop("distort", False)
     if shape is not None:
         settings["augment"] = ImageShifts(shape)
-    networks = [StackedAutoencoderClassifier(**settings, random_state=seed + k,
-                                             n_threads=n_threads, backend=backend)
-                for k in range(ensemble)]
+    networks = []
+    for k in range(ensemble):
+        if distort:
+            # Each network of an ensemble sees its own distorted copies.
+            settings["augment"] = PointDistortions(random_state=seed + k)
+        networks.append(StackedAutoencoderClassifier(**settings, random_state=seed + k,
+                                                     n_threads=n_threads, backend=backend))
     if ensemble == 1:
         return networks[0]
     return VotingClassifier([(f"net{k}", net) for k, net in enumerate(networks)],
