@@ -170,6 +170,24 @@ def trainer_table(rows):
     return "\n".join(lines)
 
 
+def optimizer_table(rows):
+    """Median time of each optimizer vector pass, and its ratio to NumPy's."""
+    passes = {}
+    for row in rows:
+        if row["group"].startswith("lbfgs "):
+            operation = row["group"].split()[1]
+            passes.setdefault(operation, {})[(row["impl"], row["threads"])] = row["median"]
+    lines = ["| pass | numpy, 1 thread (ms) | compiled, 1 thread (ms) | compiled, 2 threads "
+             "(ms) | numpy / compiled 2 threads |", "| --- | --- | --- | --- | --- |"]
+    for operation, times in sorted(passes.items()):
+        numpy_time = times.get(("numpy", 1))
+        cells = [times.get(key) for key in (("numpy", 1), ("compiled", 1), ("compiled", 2))]
+        ratio = (f"{numpy_time / cells[2]:.1f}" if numpy_time and cells[2] else "")
+        lines.append(f"| {operation} | " + " | ".join(
+            "" if t is None else f"{t * 1e3:.3f}" for t in cells) + f" | {ratio} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+",
@@ -184,7 +202,7 @@ def main():
           f"{machine.get('load_average')}; BLAS {machine.get('blas')}")
     sections = [("Roofline", roofline_table), ("Threads", thread_speedup_table),
                 ("Peers", peers_table), ("Memory", memory_table),
-                ("Trainer", trainer_table)]
+                ("Trainer", trainer_table), ("Optimizer vector passes", optimizer_table)]
     for title, make in sections:
         table = make(rows)
         if table.count("\n") > 1:

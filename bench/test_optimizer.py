@@ -30,7 +30,6 @@ def _operations(ops, threads, vectors):
     out, s, y = (np.empty(N, np.float32) for _ in range(3))
     return {
         "dot": lambda: ops.dot(a, b, threads),
-        "all_finite": lambda: ops.all_finite(a, threads),
         "step_point": lambda: ops.step_point(a, b, 0.5, out, threads),
         "curvature_pair": lambda: ops.curvature_pair(a, b, c, d, s, y, threads),
         "rows_dot": lambda: ops.rows_dot(history, a, threads),
@@ -39,8 +38,8 @@ def _operations(ops, threads, vectors):
     }
 
 
-@pytest.mark.parametrize("operation", ["dot", "all_finite", "step_point", "curvature_pair",
-                                       "rows_dot", "combine_rows"])
+@pytest.mark.parametrize("operation", ["dot", "step_point", "curvature_pair", "rows_dot",
+                                       "combine_rows"])
 @pytest.mark.parametrize("impl, threads", IMPLS, ids=[f"{i}-{t}" for i, t in IMPLS])
 def test_vector_pass(benchmark, blas_threads, vectors, operation, impl, threads):
     blas_threads(1)

@@ -13,6 +13,7 @@ import pytest
 from conftest import AVAILABLE, PENALTIES, FiveProducts
 
 import jsae_fast
+import jsae_fast._vectors
 
 THREADS = 2
 
@@ -32,8 +33,15 @@ def test_fit_products(benchmark, blas_threads, images):
                        warmup_rounds=3)
 
 
-@pytest.mark.parametrize("backend", AVAILABLE)
-def test_fit(benchmark, images, backend):
+@pytest.mark.parametrize("backend, vector_passes",
+                         [(name, "compiled") for name in AVAILABLE]
+                         + [("cython", "numpy")] if "cython" in AVAILABLE else [])
+def test_fit(benchmark, images, backend, vector_passes, monkeypatch):
+    if vector_passes == "numpy":
+        # The optimizer's NumPy passes, for a comparison in the same run.
+        monkeypatch.setattr(jsae_fast._vectors, "COMPILED_OPS", None)
+    elif not jsae_fast._vectors.COMPILED:
+        vector_passes = "numpy"
     benchmark.group = "trainer fit 2000x784x196 float32"
     start = jsae_fast.init_params(784, 196, dtype=np.float32, random_state=0)
     trainer = jsae_fast.Trainer(max_iter=400, backend=backend, n_threads=THREADS)
@@ -47,6 +55,7 @@ def test_fit(benchmark, images, backend):
         return result
 
     result = benchmark.pedantic(fit, rounds=1, warmup_rounds=0)
-    benchmark.extra_info.update(impl=backend, n_iter=result.n_iter,
+    impl = backend if vector_passes == "compiled" else f"{backend}, numpy vector passes"
+    benchmark.extra_info.update(impl=impl, n_iter=result.n_iter,
                                 n_evaluations=result.n_evaluations, threads=THREADS)
     assert result.loss_history[-1] < result.loss_history[0]

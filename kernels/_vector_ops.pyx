@@ -78,20 +78,6 @@ cdef inline double _dot_ptr(const floating *a, const floating *b,
     return _add_lanes(acc)
 
 
-cdef inline double _nonfinite_ptr(const floating *a, Py_ssize_t n) noexcept nogil:
-    """Return 0.0 if every a[i] is finite, else NaN (x - x is NaN for NaN and inf)."""
-    cdef double acc[_LANES]
-    cdef Py_ssize_t i, j, full = n - n % _LANES
-    for j in range(_LANES):
-        acc[j] = 0.0
-    for i in range(0, full, 8):
-        for j in range(_LANES):
-            acc[j] += <double> (a[i + j] - a[i + j])
-    for i in range(full, n):
-        acc[i - full] += <double> (a[i] - a[i])
-    return _add_lanes(acc)
-
-
 cdef inline void _pair_ptr(const floating *x_new, const floating *x, const floating *g_new,
                            const floating *g, floating *s, floating *y, Py_ssize_t n,
                            double *sy, double *yy) noexcept nogil:
@@ -172,23 +158,6 @@ def dot(const floating[::1] a, const floating[::1] b, int n_threads=1):
         total = _sum_partials(partials, n_chunks)
     free(partials)
     return total
-
-
-def all_finite(const floating[::1] a, int n_threads=1):
-    """Return True if no element of ``a`` is NaN or infinite."""
-    n_threads = _check_threads(n_threads)
-    cdef Py_ssize_t n = a.shape[0], n_chunks = _n_chunks(n), k, lo
-    cdef double total = 0.0
-    if n == 0:
-        return True
-    cdef double *partials = _alloc_partials(n_chunks)
-    with nogil:
-        for k in prange(n_chunks, schedule="static", num_threads=n_threads):
-            lo = k * _CHUNK
-            partials[k] = _nonfinite_ptr(&a[lo], min(_CHUNK, n - lo))
-        total = _sum_partials(partials, n_chunks)
-    free(partials)
-    return total == 0.0
 
 
 def step_point(const floating[::1] x, const floating[::1] d, double step,
