@@ -189,3 +189,24 @@ def test_beyond_candidates_build_their_augmentation():
     single = make_classifier(CONFIGS["mnist"]["196/ft+shifts"], 0, 1, "numpy")
     assert isinstance(single.augment, ImageShifts) and single.augment.image_shape == (28, 28)
     assert make_classifier(CONFIGS["pendigits"]["128-64/ft"], 0, 1, "numpy").augment is None
+
+
+def test_beyond_also_tests_named_candidates(tmp_path, data_home):
+    out, rows = run_quick("beyond", tmp_path, "--dataset", "pendigits", "--splits", "official",
+                          "--data-home", str(data_home), "--also-test", "8/ft", "2x8/ft")
+    select = [r for r in rows if r["stage"] == "select"]
+    best = max(select, key=lambda r: float(r["validation_accuracy"]))["config"]
+    tested = sorted(r["config"] for r in rows if r["stage"] == "test")
+    assert tested == sorted({best, "8/ft", "2x8/ft"})
+    summary = (tmp_path / "beyond_summary.md").read_text()
+    assert f"| {best} (chosen) |" in summary
+    assert summary.count("(chosen) |") == 1
+
+
+def test_beyond_rejects_unknown_also_test_names(tmp_path, data_home, capsys):
+    status = main(["experiment", "beyond", "--quick", "--jobs", "1", "--n-threads", "1", "-q",
+                   "--repeats", "1", "--dataset", "pendigits", "--splits", "official",
+                   "--data-home", str(data_home), "--output", str(tmp_path),
+                   "--also-test", "9/ft"])
+    assert status != 0
+    assert "--also-test names unknown candidates ['9/ft']" in capsys.readouterr().err
