@@ -213,27 +213,29 @@ def _build_model(args, penalties):
         **common, **stacked_penalties)
 
 
-def _check_output_file(path):
-    """Raise UsageError unless a model file can be written at ``path``.
+def _check_output_file(path, option="--output", example="model.npz"):
+    """Raise UsageError unless a file can be written at ``path``.
 
     Training can take minutes, so the checks run before it starts.
     """
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"--output {path} is a folder; pass a file name such as "
-                         f"{target / 'model.npz'}.")
+        raise UsageError(f"{option} {path} is a folder; pass a file name such as "
+                         f"{target / example}.")
     folder = target.parent
     if not folder.is_dir():
-        raise UsageError(f"--output {path}: the folder {folder} does not exist; create it "
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it "
                          f"first.")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--output {path}: the folder {folder} is not writable; choose "
+        raise UsageError(f"{option} {path}: the folder {folder} is not writable; choose "
                          f"another folder.")
 
 
 def _run_train(args):
     dataset = args.dataset
     _check_output_file(args.output)
+    if args.filters is not None:
+        _check_output_file(args.filters, "--filters", "filters.png")
     penalties = _penalty_arguments(args)
     X, y = load_split(dataset, "train", data_home=args.data_home, n_train=args.n_train,
                       seed=args.seed, dtype=np.dtype(args.dtype).type)

@@ -83,8 +83,15 @@ def init_params(n_features, n_hidden, *, tied=False, dtype=np.float64, random_st
     dtype = check_dtype(dtype)
     rng = check_random_state(random_state)
     r = np.sqrt(6.0 / (n_features + n_hidden + 1))
-    W = rng.uniform(-r, r, size=(n_hidden, n_features)).astype(dtype)
-    V = None if tied else rng.uniform(-r, r, size=(n_features, n_hidden)).astype(dtype)
+    try:
+        W = rng.uniform(-r, r, size=(n_hidden, n_features)).astype(dtype)
+        V = None if tied else rng.uniform(-r, r, size=(n_features, n_hidden)).astype(dtype)
+    except MemoryError:
+        # The draw is made in float64 and then converted.
+        needed = (1 if tied else 2) * n_hidden * n_features * (8 + np.dtype(dtype).itemsize)
+        raise MemoryError(f"n_hidden={n_hidden} with {n_features} features needs about "
+                          f"{needed / 2**30:.1f} GiB for the initial weights; use fewer "
+                          f"hidden units.") from None
     return {
         "W": W,
         "b": np.zeros(n_hidden, dtype=dtype),

@@ -151,3 +151,27 @@ def test_train_on_usps(data_home, tmp_path):
     assert main(["train", "--dataset", "usps", "--data-home", str(data_home), "--n-hidden",
                  "4", "--output", str(output), *FAST]) == 0
     assert load_model(output).components_.shape == (4, 256)
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--output", "{tmp}", "--output {tmp} is a folder; pass a file name such as"),
+    ("--output", "{tmp}/missing/model.npz", "the folder {tmp}/missing does not exist"),
+    ("--filters", "{tmp}", "--filters {tmp} is a folder; pass a file name such as"),
+    ("--filters", "{tmp}/missing/f.png", "the folder {tmp}/missing does not exist"),
+])
+def test_train_checks_output_paths_before_training(tmp_path, capsys, option, value, message):
+    paths = {"--output": str(tmp_path / "model.npz"), "--filters": str(tmp_path / "f.png")}
+    paths[option] = value.format(tmp=tmp_path)
+    status = main(["train", "--n-hidden", "4", "--output", paths["--output"],
+                   "--filters", paths["--filters"], *FAST])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert message.format(tmp=tmp_path) in captured.err
+    # Nothing was trained or saved.
+    assert "Training" not in captured.out
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_init_params_names_the_size_that_does_not_fit():
+    with pytest.raises(MemoryError, match=r"n_hidden=1000000000 with 784 features needs"):
+        jsae_fast.init_params(784, 10**9)
