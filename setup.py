@@ -102,7 +102,8 @@ def _compiles(compiler, program, flags, link):
 
 
 def _warn(message):
-    # pip shows the warning, and stderr when run with -v.
+    # pip hides the output of a successful build unless run with -v, so
+    # jsae_fast.backends() also reports a build without OpenMP at run time.
     warnings.warn(message, stacklevel=2)
     print(f"WARNING: {message}", file=sys.stderr)
 

@@ -42,7 +42,8 @@ def backends():
     info : dict
         Maps each backend name, in the order ``backend="auto"`` tries them, to
         ``{"available": bool, "reason": str}``; ``reason`` explains why an
-        unavailable backend is missing.
+        unavailable backend is missing, or notes a limit of an available
+        one (the Cython kernels built without OpenMP run on one thread).
 
     Examples
     --------
@@ -56,7 +57,11 @@ def backends():
         if module is None:
             info[name] = {"available": False, "reason": _failures[name]}
         else:
-            info[name] = {"available": True, "reason": ""}
+            reason = ""
+            if name == "cython" and not getattr(module, "OPENMP_ENABLED", True):
+                reason = ("built without OpenMP: runs on one thread whatever n_threads "
+                          "is; rebuild with a compiler that supports -fopenmp")
+            info[name] = {"available": True, "reason": reason}
     return info
 
 

@@ -45,6 +45,7 @@ Design notes
 import collections
 import logging
 import math
+import numbers
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -177,8 +178,10 @@ class LBFGS:
                              f"dtype {x.dtype} and shape {x.shape}.")
         if not isinstance(memory, int) or memory < 1:
             raise ValueError(f"memory must be a positive int, got {memory!r}.")
-        if not isinstance(n_threads, int) or n_threads < 1:
+        if (isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral)
+                or n_threads < 1):
             raise ValueError(f"n_threads must be a positive int, got {n_threads!r}.")
+        n_threads = int(n_threads)
         self._ops = _vectors.get(compiled)
         self._n_threads = n_threads
         self.fun = fun

@@ -79,6 +79,8 @@ def get(compiled=None):
     ``compiled`` None takes the compiled module when it exists; True requires
     it (ImportError otherwise); False takes the NumPy versions.
     """
+    if compiled is not None and not isinstance(compiled, bool):
+        raise TypeError(f"compiled must be True, False or None, got {compiled!r}.")
     if compiled is None:
         return NUMPY_OPS if COMPILED_OPS is None else COMPILED_OPS
     if compiled:

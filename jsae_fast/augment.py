@@ -134,7 +134,7 @@ class ImageShifts:
 class PointDistortions:
     """Append randomly rotated and sheared copies of digits given as pen positions.
 
-    Each row of ``X`` holds ``k`` points ``(x_1, y_1, ..., x_k, y_k)``, and
+    Each row of ``X`` contains ``k`` points ``(x_1, y_1, ..., x_k, y_k)``, and
     each coordinate of a row spans ``[0, 1]`` (its smallest value is 0 and its
     largest 1), which is how the UCI Pen digits features are normalized once
     divided by 100.  Every copy maps the points of a row by its own random
@@ -189,9 +189,16 @@ class PointDistortions:
             raise ValueError(f"X has {n_features} features per row; PointDistortions needs "
                              f"an even number of at least 4, the (x, y) pairs of two or "
                              f"more points.")
-        if (not isinstance(self.n_copies, numbers.Integral)
-                or isinstance(self.n_copies, bool) or self.n_copies < 1):
+        if not isinstance(self.n_copies, numbers.Integral) or isinstance(self.n_copies, bool):
+            raise TypeError(f"n_copies must be a positive int, got {self.n_copies!r} of "
+                            f"type {type(self.n_copies).__name__}.")
+        if self.n_copies < 1:
             raise ValueError(f"n_copies must be a positive int, got {self.n_copies!r}.")
+        for name in ("max_rotation", "max_shear"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(f"{name} must be a real number, got {value!r} of type "
+                                f"{type(value).__name__}.")
         rotation = float(self.max_rotation)
         if not 0.0 <= rotation < 90.0:
             raise ValueError(f"max_rotation must be in [0, 90) degrees, got "
@@ -220,12 +227,20 @@ class PointDistortions:
         """
         X, y = _check_labelled_rows(X, y)
         n_copies, max_angle, max_shear = self._validated(X.shape[1])
+        if X.dtype.kind not in "uif":
+            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
         if not np.isfinite(X).all():
             raise ValueError("X contains NaN or infinite values; PointDistortions needs "
                              "finite coordinates.")
+        if X.size and (X.min() < 0.0 or X.max() > 1.0):
+            # The copies are normalized to [0, 1]; originals on another scale
+            # would make a training set with two scales.
+            raise ValueError(f"X has values in [{X.min():g}, {X.max():g}], but "
+                             f"PointDistortions needs coordinates in [0, 1]; scale the data "
+                             f"first (the UCI Pen digits values divided by 100).")
         dtype = X.dtype if X.dtype.kind == "f" else np.float64
         rng = check_random_state(self.random_state)
-        points = X.reshape(X.shape[0], -1, 2).astype(np.float64)
+        points = X.reshape(X.shape[0], X.shape[1] // 2, 2).astype(np.float64)
         copies = [np.asarray(X, dtype=dtype)]
         for _ in range(n_copies):
             angle = rng.uniform(-max_angle, max_angle, size=(X.shape[0], 1))

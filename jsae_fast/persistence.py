@@ -253,7 +253,7 @@ def save_model(model, path):
     params = model.get_params(deep=False)
     if params.get("augment") is not None:
         # Augmentation only changes training; prediction does not use it.
-        logger.warning("hyperparameter augment=%r is a function, which a model file cannot "
+        logger.warning("hyperparameter augment=%r is a callable, which a model file cannot "
                        "store; it is saved as None (predictions are unaffected)",
                        params["augment"])
         params["augment"] = None

@@ -709,6 +709,10 @@ def loss_and_grad(X, W, b, V, c, double sparsity_target, double weight_decay,
         raise ValueError(f"block_size must be at least 1, got {block_size}.")
     if n_threads < 1:
         raise ValueError(f"n_threads must be at least 1, got {n_threads}.")
+    # Beyond a few threads per core OpenMP runtimes crash or abort.
+    from jsae_fast._threads import resolve_n_threads
+
+    resolve_n_threads(n_threads)
     if cache_bytes < 0:
         raise ValueError(f"cache_bytes must be non-negative, got {cache_bytes}.")
     if not 0 < sparsity_target < 1:

@@ -112,10 +112,13 @@ cdef inline void _pair_ptr(const floating *x_new, const floating *x, const float
 
 
 def _check_threads(n_threads):
-    n_threads = int(n_threads)
+    # The public rule: at least 1, at most a few threads per usable core,
+    # because OpenMP runtimes crash when asked for tens of thousands.
+    from jsae_fast._threads import resolve_n_threads
+
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}.")
-    return n_threads
+    return resolve_n_threads(int(n_threads))
 
 
 def _check_same(name, a, ref):

@@ -151,7 +151,8 @@ def test_point_distortions_match_the_map_point_by_point(dtype):
     y = np.arange(5)
     augment = PointDistortions(n_copies=3, max_rotation=20.0, max_shear=0.3, random_state=4)
     X_aug, y_aug = augment(X, y)
-    assert X_aug.dtype == dtype and X_aug.shape == (20, 16)
+    assert X_aug.dtype == dtype
+    assert X_aug.shape == (20, 16)
     np.testing.assert_array_equal(X_aug[:5], X)
     np.testing.assert_array_equal(y_aug, np.tile(y, 4))
     # Redraw the same angles and shears and apply them one point at a time.
@@ -197,20 +198,37 @@ def test_point_distortions_are_reproducible_and_handle_degenerate_rows():
     assert not np.array_equal(PointDistortions(random_state=1)(X, np.array([1, 2]))[0], other)
 
 
-@pytest.mark.parametrize("kwargs, X, match", [
-    ({}, np.zeros((2, 5)), "even number of at least 4"),
-    ({}, np.zeros((2, 2)), "even number of at least 4"),
-    ({"n_copies": 0}, np.zeros((2, 4)), "n_copies must be a positive int, got 0"),
-    ({"n_copies": 1.5}, np.zeros((2, 4)), "n_copies must be a positive int"),
-    ({"max_rotation": 90}, np.zeros((2, 4)), r"max_rotation must be in \[0, 90\)"),
-    ({"max_rotation": -1}, np.zeros((2, 4)), "max_rotation"),
-    ({"max_shear": 2.0}, np.zeros((2, 4)), r"max_shear must be in \[0, 1\]"),
-    ({}, np.full((2, 4), np.nan), "NaN or infinite"),
-    ({}, np.zeros(4), "X must be 2-D"),
+@pytest.mark.parametrize("kwargs, X, error, match", [
+    ({}, np.zeros((2, 5)), ValueError, "even number of at least 4"),
+    ({}, np.zeros((2, 2)), ValueError, "even number of at least 4"),
+    ({"n_copies": 0}, np.zeros((2, 4)), ValueError, "n_copies must be a positive int, got 0"),
+    ({"n_copies": 1.5}, np.zeros((2, 4)), TypeError, "n_copies must be a positive int"),
+    ({"n_copies": True}, np.zeros((2, 4)), TypeError, "n_copies must be a positive int"),
+    ({"max_rotation": 90}, np.zeros((2, 4)), ValueError, r"max_rotation must be in \[0, 90\)"),
+    ({"max_rotation": -1}, np.zeros((2, 4)), ValueError, "max_rotation"),
+    ({"max_rotation": True}, np.zeros((2, 4)), TypeError, "max_rotation must be a real"),
+    ({"max_shear": "0.2"}, np.zeros((2, 4)), TypeError, "max_shear must be a real"),
+    ({"max_shear": 2.0}, np.zeros((2, 4)), ValueError, r"max_shear must be in \[0, 1\]"),
+    ({}, np.full((2, 4), np.nan), ValueError, "NaN or infinite"),
+    ({}, np.zeros(4), ValueError, "X must be 2-D"),
+    ({}, np.full((2, 4), 50), ValueError, r"values in \[50, 50\].*divided by 100"),
+    ({}, np.full((2, 4), -0.5), ValueError, "needs coordinates in"),
+    ({}, np.zeros((2, 4), dtype=complex), TypeError, "X must hold real numbers"),
 ])
-def test_point_distortions_name_bad_input(kwargs, X, match):
-    with pytest.raises(ValueError, match=match):
+def test_point_distortions_name_bad_input(kwargs, X, error, match):
+    with pytest.raises(error, match=match):
         PointDistortions(**kwargs)(X, np.zeros(len(X), dtype=int))
+
+
+def test_point_distortions_accept_no_rows_and_integer_input():
+    X_aug, y_aug = PointDistortions(n_copies=3)(np.zeros((0, 6)), np.zeros(0, dtype=int))
+    assert X_aug.shape == (0, 6)
+    assert y_aug.shape == (0,)
+    X_int = np.array([[0, 1, 1, 0, 1, 1]])
+    X_aug, _ = PointDistortions(n_copies=1, max_rotation=0.0, max_shear=0.0)(
+        X_int, np.array([5]))
+    assert X_aug.dtype == np.float64
+    np.testing.assert_array_equal(X_aug[1], X_int[0])
 
 
 def test_point_distortions_check_labels():

@@ -199,3 +199,16 @@ def test_auto_backend_is_first_available():
     from jsae_fast._backends import resolve_backend
 
     assert resolve_backend("auto")[0] == first
+
+
+def test_backends_notes_a_cython_build_without_openmp(monkeypatch):
+    from jsae_fast import _backends, _cython_backend
+
+    if not jsae_fast.backends()["cython"]["available"]:
+        pytest.skip("the Cython backend was not built")
+    expected = "" if _cython_backend.OPENMP_ENABLED else "built without OpenMP"
+    assert expected in jsae_fast.backends()["cython"]["reason"]
+    monkeypatch.setattr(_cython_backend, "OPENMP_ENABLED", False)
+    entry = jsae_fast.backends()["cython"]
+    assert entry["available"]
+    assert "built without OpenMP: runs on one thread" in entry["reason"]
