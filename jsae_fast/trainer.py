@@ -12,6 +12,7 @@ described in ``docs/robustness.md``.
 """
 
 import dataclasses
+import hashlib
 import logging
 import os
 import signal
@@ -429,6 +430,7 @@ class _FitState:
         self._best = (np.inf, None)
         self._last_finite = (None, self.params)
         self._last_checkpoint = None
+        self._data_digest = None
 
     def evaluate(self, params, X=None):
         """Return ``(loss, grads)``, raising NonFiniteCostError on NaN or inf."""
@@ -482,6 +484,12 @@ class _FitState:
         return {k: (None if v is None else v.copy()) for k, v in params.items()}
 
     # Checkpoints.
+    def data_digest(self):
+        """Return the SHA-256 digest of the training data's bytes, computed once."""
+        if self._data_digest is None:
+            self._data_digest = _data_digest(self.X)
+        return self._data_digest
+
     def write_checkpoint(self, final=False):
         """Write a checkpoint of the state after the last finished iteration.
 
@@ -498,6 +506,7 @@ class _FitState:
             "dtype": np.str_(self.dtype.name),
             "tied": np.bool_(self.tied),
             "n_samples": np.int64(self.X.shape[0]),
+            "data_sha256": self.data_digest(),
             "penalties": np.asarray(self.penalties, dtype=np.float64),
             "loss_history": np.asarray(self.loss_history, dtype=np.float64),
             "n_iter": np.int64(self.n_iter),
@@ -556,6 +565,12 @@ def _model_name(penalties):
     if sparsity_weight == 0:
         return "CAE" if jacobian_weight else "AE"
     return "JSAE" if jacobian_weight else "SAE"
+
+
+def _data_digest(X):
+    """Return the SHA-256 digest of the C-ordered bytes of X as 32 uint8 values."""
+    digest = hashlib.sha256(np.ascontiguousarray(X).data).digest()
+    return np.frombuffer(digest, dtype=np.uint8).copy()
 
 
 def _load_resume_checkpoint(path, solver, X, penalties):
@@ -627,6 +642,14 @@ def _load_resume_checkpoint(path, solver, X, penalties):
     solver_state = {name: value for name, value in arrays.items()
                     if name.startswith(("adam_", "gd_", "lbfgs_"))}
     _check_solver_state(path, solver, solver_state, shapes, X.dtype)
+    # Last, once every shape matched: the data themselves.  Checkpoints
+    # written before the digest existed have no entry to compare.
+    if "data_sha256" in arrays:
+        stored_digest = get("data_sha256", "u", (32,))
+        if not np.array_equal(stored_digest, _data_digest(X)):
+            raise ValueError(f"checkpoint {path} was written for other training data of "
+                             f"the same shape; resume on the same training data, or start "
+                             f"a new fit without resume_from.")
     return {
         "params": params,
         "best_params": best,

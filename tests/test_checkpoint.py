@@ -348,3 +348,16 @@ def test_mutated_checkpoint_raises_only_value_error(tmp_path, checkpoint_bytes, 
     assert arrays.keys() == expected.keys()
     for name in arrays:
         np.testing.assert_array_equal(arrays[name], expected[name])
+
+
+def test_resume_other_data_same_shape_rejected(tmp_path):
+    X, path = _write_partial(tmp_path, "adam")
+    with pytest.raises(ValueError, match="written for other training data of the same shape"):
+        _trainer("adam").fit(X[::-1].copy(), resume_from=path, **ALL_PENALTIES)
+
+
+def test_resume_accepts_checkpoint_without_data_digest(tmp_path):
+    X, path = _write_partial(tmp_path, "adam")
+    _rewrite(path, data_sha256=None)
+    result = _trainer("adam").fit(X, resume_from=path, **ALL_PENALTIES)
+    assert result.n_iter > 0
