@@ -58,11 +58,13 @@ CONFIGS = {
         "196/ft": _config([196], "mnist"),
         "400/ft": _config([400], "mnist"),
         "196/ft+shifts": _config([196], "mnist", shifts=True),
+        "196-98/ft+shifts": _config([196, 98], "mnist", shifts=True),
     },
     "usps": {
         "196/ft": _config([196], "usps"),
         "400/ft": _config([400], "usps"),
         "196/ft+shifts": _config([196], "usps", shifts=True),
+        "196-98/ft+shifts": _config([196, 98], "usps", shifts=True),
     },
     "pendigits": {
         "64/ft": _config([64], "pendigits"),
