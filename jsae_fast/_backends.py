@@ -60,7 +60,8 @@ def backends():
             reason = ""
             if name == "cython" and not getattr(module, "OPENMP_ENABLED", True):
                 reason = ("built without OpenMP: runs on one thread whatever n_threads "
-                          "is; rebuild with a compiler that supports -fopenmp")
+                          "is; reinstall without JSAE_FAST_DISABLE_OPENMP set, with a "
+                          "compiler that supports -fopenmp")
             info[name] = {"available": True, "reason": reason}
     return info
 

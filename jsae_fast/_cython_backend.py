@@ -142,9 +142,11 @@ def _load_kernels():
                 raise ImportError(
                     "the Cython backend is not available because the compiled "
                     f"extension jsae_fast._jsae_kernels could not be imported "
-                    f"({exc}). Build it with 'pip install --no-build-isolation "
-                    "-e .' from the source tree, which needs a C compiler, "
-                    "Cython>=3, NumPy and SciPy."
+                    f"({exc}). Install the package with 'pip install .' (or "
+                    "'pip install -e .') from the source tree, which needs a C "
+                    "compiler. Python started in the source tree's root folder "
+                    "imports the uncompiled jsae_fast folder there instead of the "
+                    "installed package; start it elsewhere."
                 ) from exc
             logger.warning("could not import %s (%s); trying a narrower build.",
                            modules[name], exc)

@@ -417,6 +417,12 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
         if not np.isin(t_aug, np.arange(len(self.classes_))).all():
             raise ValueError("augment returned labels that are not among the training "
                              "labels; it must only repeat the labels it is given.")
+        if X_aug.size and not np.isfinite(X_aug).all():
+            raise ValueError("augment returned NaN or infinite values; it must return "
+                             "finite values in [0, 1].")
+        if X_aug.size and (X_aug.min() < 0 or X_aug.max() > 1):
+            raise ValueError(f"augment returned values in [{X_aug.min():g}, "
+                             f"{X_aug.max():g}]; it must keep them in [0, 1].")
         X_aug = _check_unit_range(X_aug, f"{type(self).__name__} (augmented data)")
         logger.info("augmented the training part from %d to %d samples", X.shape[0],
                     X_aug.shape[0])

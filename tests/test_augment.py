@@ -107,7 +107,9 @@ def test_stacked_classifier_trains_on_augmented_part_only():
     (lambda X, y: (X[:, :3], y), ValueError, "keep the 16 features"),
     (lambda X, y: (X, y[:-1]), ValueError, "one label per row"),
     (lambda X, y: (X, y + 5), ValueError, "not among the training labels"),
-    (lambda X, y: (X - 1, y), ValueError, "Negative values"),
+    (lambda X, y: (X - 1, y), ValueError, r"augment returned values in \[-0\.9"),
+    (lambda X, y: (X * 100, y), ValueError, "it must keep them in"),
+    (lambda X, y: (X * np.nan, y), ValueError, "augment returned NaN or infinite values"),
     ("shifts", TypeError, "augment must be callable"),
 ])
 def test_stacked_classifier_rejects_bad_augment(augment, error, match):

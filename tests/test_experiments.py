@@ -192,8 +192,10 @@ def test_beyond_candidates_build_their_augmentation():
 
 
 def test_beyond_also_tests_named_candidates(tmp_path, data_home):
+    # Repeating the option adds to the list.
     out, rows = run_quick("beyond", tmp_path, "--dataset", "pendigits", "--splits", "official",
-                          "--data-home", str(data_home), "--also-test", "8/ft", "2x8/ft")
+                          "--data-home", str(data_home), "--also-test", "8/ft",
+                          "--also-test", "2x8/ft")
     select = [r for r in rows if r["stage"] == "select"]
     best = max(select, key=lambda r: float(r["validation_accuracy"]))["config"]
     tested = sorted(r["config"] for r in rows if r["stage"] == "test")

@@ -103,7 +103,7 @@ def make_classifier(settings, seed, n_threads, backend):
     networks = []
     for k in range(ensemble):
         if distort:
-            # Each network of an ensemble sees its own distorted copies.
+            # Each network of an ensemble trains on its own distorted copies.
             settings["augment"] = PointDistortions(random_state=seed + k)
         networks.append(StackedAutoencoderClassifier(**settings, random_state=seed + k,
                                                      n_threads=n_threads, backend=backend))
@@ -175,9 +175,13 @@ class Beyond(Experiment):
                             help="MNIST training images (default: 2000)")
         parser.add_argument("--splits", nargs="+", choices=("random", "official"),
                             default=["official", "random"], help="Pen digits splits")
-        parser.add_argument("--also-test", nargs="+", default=[], metavar="CONFIG",
-                            help="candidates to test as well as the chosen one, for the "
-                                 "record; the choice stays the validation winner")
+        names = ", ".join(sorted({name for configs in CONFIGS.values() for name in configs}))
+        parser.add_argument("--also-test", nargs="+", action="extend", default=[],
+                            metavar="CONFIG",
+                            help=f"candidates to test as well as the chosen one, for the "
+                                 f"record; the choice stays the validation winner "
+                                 f"(candidates: {names}; with --quick: "
+                                 f"{', '.join(QUICK_CONFIGS)})")
 
     def _common(self, args):
         n_train = (200 if args.quick else args.n_train) if args.dataset == "mnist" else ""
