@@ -236,6 +236,9 @@ def _run_train(args):
     _check_output_file(args.output)
     if args.filters is not None:
         _check_output_file(args.filters, "--filters", "filters.png")
+        if Path(args.filters).suffix.lower() != ".png":
+            raise UsageError(f"--filters {args.filters}: the picture is written as PNG; "
+                             f"pass a file name ending in .png.")
     penalties = _penalty_arguments(args)
     X, y = load_split(dataset, "train", data_home=args.data_home, n_train=args.n_train,
                       seed=args.seed, dtype=np.dtype(args.dtype).type)

@@ -158,6 +158,7 @@ def test_train_on_usps(data_home, tmp_path):
     ("--output", "{tmp}/missing/model.npz", "the folder {tmp}/missing does not exist"),
     ("--filters", "{tmp}", "--filters {tmp} is a folder; pass a file name such as"),
     ("--filters", "{tmp}/missing/f.png", "the folder {tmp}/missing does not exist"),
+    ("--filters", "{tmp}/f.txt", "pass a file name ending in .png"),
 ])
 def test_train_checks_output_paths_before_training(tmp_path, capsys, option, value, message):
     paths = {"--output": str(tmp_path / "model.npz"), "--filters": str(tmp_path / "f.png")}

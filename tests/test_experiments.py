@@ -212,3 +212,19 @@ def test_beyond_rejects_unknown_also_test_names(tmp_path, data_home, capsys):
                    "--also-test", "9/ft"])
     assert status != 0
     assert "--also-test names unknown candidates ['9/ft']" in capsys.readouterr().err
+
+
+def test_no_run_without_results_fails_clearly(tmp_path, capsys):
+    folder = tmp_path / "never-run"
+    status = main(["experiment", "iterations", "--no-run", "-q", "--output", str(folder)])
+    assert status == 2
+    assert "--no-run found no results to summarize" in capsys.readouterr().err
+    assert not folder.exists()
+
+
+def test_experiment_help_shows_plain_names(capsys):
+    with pytest.raises(SystemExit):
+        main(["experiment", "beyond", "--help"])
+    out = capsys.readouterr().out
+    assert "jsae_fast.augment.ImageShifts" in out
+    assert ":class:" not in out

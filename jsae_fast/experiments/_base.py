@@ -62,9 +62,13 @@ def run_experiment(experiment, args):
         The markdown summary, also saved as ``<output>/<name>_summary.md``.
     """
     output = Path(args.output if args.output else Path("results") / experiment.name)
+    csv_path = output / f"{experiment.name}.csv"
+    if args.no_run and not csv_path.is_file():
+        raise ValueError(f"--no-run found no results to summarize: {csv_path} does not "
+                         f"exist; run the experiment without --no-run first, or pass the "
+                         f"--output folder of an earlier run.")
     output.mkdir(parents=True, exist_ok=True)
     args.output = str(output)
-    csv_path = output / f"{experiment.name}.csv"
     started = time.perf_counter()
     n_run = 0
     for _ in range(0 if args.no_run else experiment.n_stages):

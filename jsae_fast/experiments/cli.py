@@ -1,5 +1,11 @@
 """The ``jsae-fast experiment NAME`` subcommands."""
 
+import re
+
+# Sphinx cross-reference roles such as :class:`name`, shown as the bare name
+# in command-line help.
+_ROLE = re.compile(r":[a-z]+:`([^`]+)`")
+
 
 def register(subparsers):
     """Add ``experiment`` and one sub-subcommand per experiment to ``subparsers``."""
@@ -13,7 +19,7 @@ def register(subparsers):
     names = parser.add_subparsers(title="experiments", dest="experiment", required=True)
     for experiment in EXPERIMENTS.values():
         sub = names.add_parser(experiment.name, help=experiment.help,
-                               description=experiment.description)
+                               description=_ROLE.sub(r"\1", experiment.description))
         _add_common(sub, experiment)
         experiment.add_arguments(sub)
         sub.set_defaults(handler=_handler(experiment))
