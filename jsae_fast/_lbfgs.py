@@ -22,8 +22,9 @@ Design notes
   limited memory methods", Math. Programming 63:129-156, eq. 3.1:
   ``H = gamma I + [S, gamma Y] M [S, gamma Y]^T`` with ``M`` built from the
   small matrices ``S^T Y`` and ``Y^T Y``.  One iteration reads the history
-  twice, in two gemv passes (one BLAS call per chunk of columns): ``[S, Y]^T g`` after each accepted step, and the
-  direction ``-gamma g + [S, Y] c`` for a vector ``c`` of length ``2 k``.
+  twice, in two gemv passes (one BLAS call per chunk of columns):
+  ``[S, Y]^T g`` after each accepted step, and the direction
+  ``-gamma g + [S, Y] c`` for a vector ``c`` of length ``2 k``.
   The new column of ``S^T Y`` and ``Y^T Y`` comes from the difference of
   ``[S, Y]^T g`` before and after the step, because ``y = g_new - g_old``,
   so it costs no extra pass.  The two-loop recursion also reads the history

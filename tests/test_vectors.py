@@ -90,7 +90,8 @@ def test_curvature_pair(compiled, dtype, n):
     np.testing.assert_array_equal(s, x_new - x)
     np.testing.assert_array_equal(y, g_new - g)
     for got, terms in ((sy, _rounded_products(s, y)), (yy, _rounded_products(y, y))):
-        assert abs(got - terms.sum()) <= 64 * np.finfo(np.float64).eps * np.abs(terms).sum() + 1e-300
+        bound = 64 * np.finfo(np.float64).eps * np.abs(terms).sum() + 1e-300
+        assert abs(got - terms.sum()) <= bound
 
 
 @pytest.mark.parametrize("compiled", OPS)
@@ -149,7 +150,8 @@ def test_compiled_dot_agrees_with_numpy_for_any_length(n, seed, dtype):
     compiled = _vectors.get(True).dot(a, b, 2)
     reference = _vectors.get(False).dot(a, b, 2)
     terms = _rounded_products(a, b)
-    assert abs(compiled - reference) <= 128 * np.finfo(np.float64).eps * np.abs(terms).sum() + 1e-300
+    bound = 128 * np.finfo(np.float64).eps * np.abs(terms).sum() + 1e-300
+    assert abs(compiled - reference) <= bound
 
 
 @compiled_only
