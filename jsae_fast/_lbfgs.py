@@ -8,10 +8,10 @@ Design notes
   trial, and ``s.y`` and ``y.y`` of each new pair) are accumulated in
   float64.
 * Every pass over a parameter-length vector goes through
-  :mod:`jsae_fast._vectors`: with the compiled module, each step (a trial
+  :mod:`jsae_fast._vectors`. With the compiled module, each step (a trial
   point, a new pair with its two dot products, a dot product, a pass over
   the history) is one multithreaded pass whose result does not depend on the
-  thread count; without it, NumPy on one thread.
+  thread count. Without it, NumPy does the same work on one thread.
 * The history is one C-contiguous array of shape ``(memory, 2, n)``: slot
   ``i`` contains the pair ``s_i`` (row ``2 i`` of its 2-D view) and ``y_i``
   (row ``2 i + 1``).  It is a ring buffer that fills slots 0, 1, ... first,

@@ -76,8 +76,9 @@ COMPILED_OPS = None if _compiled is None else types.SimpleNamespace(
 def get(compiled=None):
     """Return the namespace of vector functions.
 
-    ``compiled`` None takes the compiled module when it exists; True requires
-    it (ImportError otherwise); False takes the NumPy versions.
+    With ``compiled`` None the compiled module is used when it exists. True
+    requires it and raises ImportError without it. False selects the NumPy
+    versions.
     """
     if compiled is not None and not isinstance(compiled, bool):
         raise TypeError(f"compiled must be True, False or None, got {compiled!r}.")

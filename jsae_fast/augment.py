@@ -145,8 +145,8 @@ class PointDistortions:
     constant after the map is set to 0.5.
 
     Writers differ in the slant and the angle of their digits, so the copies
-    mimic other writers; a scale change alone would be undone by the
-    normalization and is not drawn.
+    imitate other writers. No scale change is drawn, because the
+    normalization would undo it.
 
     Parameters
     ----------
@@ -221,14 +221,14 @@ class PointDistortions:
         Returns
         -------
         X_augmented : ndarray of shape (n_samples * (1 + n_copies), 2 k)
-            Same dtype as ``X`` (float64 for integer input); the copies have
-            every coordinate in [0, 1].
+            Same dtype as ``X``, or float64 for integer input. Every
+            coordinate of the copies is in [0, 1].
         y_augmented : ndarray of shape (n_samples * (1 + n_copies),)
         """
         X, y = _check_labelled_rows(X, y)
         n_copies, max_angle, max_shear = self._validated(X.shape[1])
         if X.dtype.kind not in "uif":
-            raise TypeError(f"X must hold real numbers, got dtype {X.dtype}.")
+            raise TypeError(f"X must contain real numbers, got dtype {X.dtype}.")
         if not np.isfinite(X).all():
             raise ValueError("X contains NaN or infinite values; PointDistortions needs "
                              "finite coordinates.")

@@ -215,7 +215,7 @@ def test_point_distortions_are_reproducible_and_handle_degenerate_rows():
     ({}, np.zeros(4), ValueError, "X must be 2-D"),
     ({}, np.full((2, 4), 50), ValueError, r"values in \[50, 50\].*divided by 100"),
     ({}, np.full((2, 4), -0.5), ValueError, "needs coordinates in"),
-    ({}, np.zeros((2, 4), dtype=complex), TypeError, "X must hold real numbers"),
+    ({}, np.zeros((2, 4), dtype=complex), TypeError, "X must contain real numbers"),
 ])
 def test_point_distortions_name_bad_input(kwargs, X, error, match):
     with pytest.raises(error, match=match):

@@ -173,6 +173,6 @@ def test_train_checks_output_paths_before_training(tmp_path, capsys, option, val
     assert not (tmp_path / "model.npz").exists()
 
 
-def test_init_params_names_the_size_that_does_not_fit():
+def test_init_params_reports_needed_memory():
     with pytest.raises(MemoryError, match=r"n_hidden=1000000000 with 784 features needs"):
         jsae_fast.init_params(784, 10**9)
