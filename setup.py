@@ -2,13 +2,15 @@
 
 ``kernels/_vector_ops.pyx`` compiles into ``jsae_fast._vector_ops``, the
 multithreaded vector passes of the L-BFGS optimizer.  The kernel source
-``kernels/_jsae_kernels_impl.pxi`` compiles into two extension modules.  ``jsae_fast._jsae_kernels`` uses only the platform's
-baseline instructions (no ``-march``), so a wheel runs on any CPU of its
-platform.  ``jsae_fast._jsae_kernels_avx2`` is the same code compiled with
-``-mavx2 -mfma``; ``jsae_fast._cython_backend`` imports it only on CPUs that
-support both.  That second module is built only when the compiler accepts
-the flags and compiles AVX2 intrinsics (x86-64 with GCC or clang).
-Otherwise the build prints a message and continues without it.
+``kernels/_jsae_kernels_impl.pxi`` compiles into up to three extension
+modules.  ``jsae_fast._jsae_kernels`` uses only the platform's baseline
+instructions (no ``-march``), so a wheel runs on any CPU of its platform.
+``jsae_fast._jsae_kernels_avx2`` is the same code compiled with ``-mavx2
+-mfma`` and ``jsae_fast._jsae_kernels_avx512`` with AVX-512 (F, DQ, VL) as
+well; ``jsae_fast._cython_backend`` imports the widest one that the CPU
+supports.  A wider module is built only when the compiler accepts its flags
+and compiles its intrinsics (x86-64 with GCC or clang).  Otherwise the build
+prints a message and continues without it.
 
 OpenMP is used when a test program compiles and links with ``-fopenmp``.
 Otherwise (for example with Apple clang without libomp) the kernels build
@@ -62,21 +64,40 @@ _OPENMP_TEST_PROGRAM = textwrap.dedent(
 #: module name to the compiler flags.  Each needs its own .pyx in kernels/.
 _SIMD_VARIANTS = {
     "jsae_fast._jsae_kernels_avx2": ["-mavx2", "-mfma"],
+    "jsae_fast._jsae_kernels_avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl",
+                                       "-mavx2", "-mfma"],
 }
 
 # Compiled (never run, since the build machine may lack the instructions) to
-# check that the compiler targets x86-64 and accepts the variant's flags.
-_SIMD_TEST_PROGRAM = textwrap.dedent(
-    """\
-    #include <immintrin.h>
-    int main(void) {
-        __m256i k = _mm256_add_epi32(_mm256_set1_epi32(1), _mm256_set1_epi32(2));
-        __m256 x = _mm256_set1_ps(1.0f);
-        x = _mm256_fmadd_ps(x, x, x);
-        return _mm256_movemask_epi8(k) == 0 && _mm256_cvtss_f32(x) == 2.0f ? 0 : 1;
-    }
-    """
-)
+# check that the compiler targets x86-64 and accepts a variant's flags and
+# intrinsics.
+_SIMD_TEST_PROGRAMS = {
+    "jsae_fast._jsae_kernels_avx2": textwrap.dedent(
+        """\
+        #include <immintrin.h>
+        int main(void) {
+            __m256i k = _mm256_add_epi32(_mm256_set1_epi32(1), _mm256_set1_epi32(2));
+            __m256 x = _mm256_set1_ps(1.0f);
+            x = _mm256_fmadd_ps(x, x, x);
+            return _mm256_movemask_epi8(k) == 0 && _mm256_cvtss_f32(x) == 2.0f ? 0 : 1;
+        }
+        """
+    ),
+    "jsae_fast._jsae_kernels_avx512": textwrap.dedent(
+        """\
+        #include <immintrin.h>
+        int main(void) {
+            __m512 x = _mm512_fmadd_ps(_mm512_set1_ps(1.0f), _mm512_set1_ps(2.0f),
+                                       _mm512_set1_ps(3.0f));
+            __m512d d = _mm512_cvtps_pd(_mm256_set1_ps(1.0f));
+            __m256 h = _mm512_extractf32x8_ps(x, 1);
+            __mmask8 k = _mm256_cmp_ps_mask(h, h, _CMP_EQ_OQ);
+            return _mm512_reduce_add_ps(x) > 0.0f && _mm512_reduce_add_pd(d) > 0.0
+                   && k == 0xff ? 0 : 1;
+        }
+        """
+    ),
+}
 
 
 def _compiles(compiler, program, flags, link):
@@ -110,6 +131,13 @@ def _warn(message):
 
 class BuildExtWithOpenMP(build_ext):
     """``build_ext`` that adds OpenMP and SIMD flags the compiler supports."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        # The extensions are independent; compiling them side by side cuts
+        # the install time on machines with more than one core.
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
 
     def build_extensions(self):
         if _env_flag("JSAE_FAST_DISABLE_OPENMP"):
@@ -163,11 +191,11 @@ class BuildExtWithOpenMP(build_ext):
             if self.compiler.compiler_type == "msvc":
                 reason = "its flags are written for GCC and clang, not MSVC"
             elif not _compiles(
-                self.compiler, _SIMD_TEST_PROGRAM, flags, link=False
+                self.compiler, _SIMD_TEST_PROGRAMS[ext.name], flags, link=False
             ):
                 reason = (
-                    f"the C compiler rejects {' '.join(flags)} or the AVX2 "
-                    f"and FMA intrinsics (it does not target x86-64)"
+                    f"the C compiler rejects {' '.join(flags)} or the "
+                    f"intrinsics they enable (it does not target x86-64)"
                 )
             else:
                 kept.append(ext)

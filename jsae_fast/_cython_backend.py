@@ -8,11 +8,13 @@ several OpenMP threads at once would oversubscribe the cores.
 Instruction sets.  The kernel source (``kernels/_jsae_kernels_impl.pxi``) is
 built into one extension module per instruction set: ``_jsae_kernels`` for
 the platform's baseline, and on x86-64 ``_jsae_kernels_avx2``, compiled with
-``-mavx2 -mfma``.  At import this module loads the widest build that exists
+``-mavx2 -mfma``, and ``_jsae_kernels_avx512``, compiled for AVX-512 F, DQ
+and VL as well.  At import this module loads the widest build that exists
 and that the CPU supports, as NumPy's run-time CPU detection reports it, and
 :data:`SIMD` names it.  The environment variable ``JSAE_FAST_SIMD`` caps the
 choice: ``baseline`` forces the portable build, ``avx2`` allows at most AVX2,
-and ``auto`` (or unset) takes the widest.  It is read once, at import.
+``avx512`` at most AVX-512, and ``auto`` (or unset) takes the widest.  It is
+read once, at import.
 
 Importing this module raises ImportError when the baseline extension was not
 built or ``JSAE_FAST_SIMD`` has an invalid value.
@@ -31,9 +33,11 @@ logger = logging.getLogger("jsae_fast.cython_backend")
 SIMD_ENV_VAR = "JSAE_FAST_SIMD"
 
 #: Kernel builds by instruction set, widest first, as (name, module, CPU
-#: features that NumPy must report).  FMA3 is needed because the AVX2 build
-#: uses ``-mfma`` as well.
+#: features that NumPy must report).  FMA3 is needed because both wide builds
+#: use ``-mfma``.
 SIMD_LEVELS = (
+    ("avx512", "jsae_fast._jsae_kernels_avx512",
+     ("AVX", "AVX2", "FMA3", "AVX512F", "AVX512DQ", "AVX512VL")),
     ("avx2", "jsae_fast._jsae_kernels_avx2", ("AVX", "AVX2", "FMA3")),
     ("baseline", "jsae_fast._jsae_kernels", ()),
 )
@@ -155,7 +159,7 @@ def _load_kernels():
     raise AssertionError("unreachable: the baseline build is always a candidate")
 
 
-#: Name of the loaded build: "avx2" or "baseline".
+#: Name of the loaded build: "avx512", "avx2" or "baseline".
 SIMD, KERNELS = _load_kernels()
 logger.debug("using the %s build of the Cython kernel (%s)", SIMD, KERNELS.__name__)
 

@@ -21,8 +21,9 @@ also for float32 input.  The sigmoid takes its exponential from
 because calls to libm's ``exp`` would keep the epilogue loops scalar.
 
 How samples are blocked.  The rows of ``X`` are cut into blocks of at most
-``block_size`` rows (smaller when ``m`` is small, so that every thread gets a
-block).  Each block costs one ``gemm`` call per product, never one per sample,
+``block_size`` rows, as many blocks as needed rounded up to a multiple of the
+thread count, with the rows spread evenly over them (:func:`block_layout`),
+so that every thread gets the same number of rows.  Each block costs one ``gemm`` call per product, never one per sample,
 and its temporaries (``H``, ``Z`` and ``dH`` blocks, ``block_size * (2 s + n)``
 values) stay in the thread's cache.
 
@@ -50,13 +51,14 @@ The Python-level function :func:`loss_and_grad` checks types and shapes while
 it still holds the GIL, allocates the outputs and the per-thread column sums
 with NumPy, and releases the GIL for both passes and the reduction.
 
-Instruction sets.  setup.py compiles this source twice: for the platform's
-baseline (SSE2 on x86-64), and on x86-64 also with ``-mavx2 -mfma``.  The
+Instruction sets.  setup.py compiles this source up to three times: for the
+platform's baseline (SSE2 on x86-64), and on x86-64 also with ``-mavx2
+-mfma`` and with AVX-512 (``-mavx512f -mavx512dq -mavx512vl``).  The
 elementwise epilogues, not the BLAS calls, profit from the wider vectors,
 since OpenBLAS picks its own code path at run time.  ``SIMD`` names the
 target a module was compiled for, and ``jsae_fast._cython_backend`` imports
 the widest one the CPU supports.  With FMA the compiler fuses multiply-adds,
-so the two builds agree only within rounding.
+so the builds agree only within rounding.
 
 Cost.  Measured with one thread at (m, n, s) = (10000, 784, 196) on a 2-core
 AMD EPYC Zen 4 (OpenBLAS 0.3.30 from SciPy 1.17, GCC 12), the CPU time of a
@@ -64,9 +66,11 @@ call was 1.21 to 1.27 (float32) and 1.12 to 1.17 (float64) times that of the
 five bare NumPy products on one BLAS thread for the baseline build, and 1.07
 to 1.13 (float32) and 0.95 to 1.01 (float64) times for the AVX2 build.  The
 epilogues, mostly the divisions and exponentials of the decoder sigmoid, take
-the difference.  A trial build with AVX-512 (``-mavx512f -mavx512dq
--mavx512vl``) was 2 to 3% faster than AVX2 on that CPU, within the noise of
-the shared machine, so it is not built.
+the difference.  On that CPU the AVX-512 build was 2 to 3% faster than the
+AVX2 one; on a 2-core Xeon with AVX-512, float32, 2 threads and 512-row
+blocks, it took 1.072x the bare products against 1.108x for AVX2 at m=10000,
+and 1.12x against 1.135x at m=2000 (medians of interleaved blocks of calls).
+Wider preferred vectors (``-mprefer-vector-width=512``) gained nothing.
 """
 
 from cython cimport floating
@@ -117,11 +121,15 @@ SIMD = JSAE_SIMD_TARGET.decode("ascii")
 #: ``jsae_fast._model.KL_EPS``, which a test checks.
 KL_EPS = 1e-8
 
-#: Default number of rows per block.  At (m, n, s) = (10000, 784, 196) on a
-#: 2-core AMD EPYC (OpenBLAS 0.3.30), the CPU time per call changed by less
-#: than 3% between 128 and 2048 rows.  256 keeps the scratch blocks near
-#: 1.2 MB (float32) and leaves enough blocks to balance the threads.
-DEFAULT_BLOCK_SIZE = 256
+#: Default number of rows per block (at most; see :func:`block_layout`).
+#: Each block costs BLAS one packing of the weight matrix per product, which
+#: weighs more with small blocks, while a block's ``Z`` (``rows x n``) should
+#: stay in the core's cache.  At (m, n, s) = (2000, 784, 196) and (10000, 784,
+#: 196), float32, 2 threads, on a Xeon with AVX-512 and 2 MB of L2 per core,
+#: 512 rows took 1.155x and 1.117x the bare products, 256 rows 1.195x and
+#: 1.159x, and 1000 rows 1.37x at m=2000 (medians of interleaved blocks).  On
+#: a 2-core AMD EPYC (1 MB of L2) 256 and 512 rows were alike.
+DEFAULT_BLOCK_SIZE = 512
 
 #: Default memory budget for keeping ``H`` between the two passes, in bytes.
 #: It holds ``H`` whole for (m, s) = (10000, 196) in either dtype.  At
@@ -498,6 +506,23 @@ def _kl_and_derivative(rho_hat, p):
     return kl, dkl
 
 
+def block_layout(Py_ssize_t m, Py_ssize_t block_size, Py_ssize_t n_threads):
+    """Return ``(block_rows, n_blocks)`` for ``m`` rows on ``n_threads`` threads.
+
+    Blocks have at most ``block_size`` rows.  Their number is rounded up to a
+    multiple of ``n_threads`` (while there are rows enough) and the rows are
+    spread evenly over them, so that the static schedule gives each thread
+    the same share.  Only the last block may be shorter, by less than the
+    number of blocks.  At (m, block_size, n_threads) = (2000, 256, 2) this
+    gives eight blocks of 250 rows instead of seven of 256 and one of 208.
+    """
+    cdef Py_ssize_t n_blocks = (m + block_size - 1) // block_size
+    n_blocks = ((n_blocks + n_threads - 1) // n_threads) * n_threads
+    n_blocks = min(n_blocks, m)
+    cdef Py_ssize_t block_rows = (m + n_blocks - 1) // n_blocks
+    return block_rows, (m + block_rows - 1) // block_rows
+
+
 def _run(const floating[:, ::1] X, const floating[:, ::1] W,
          const floating[::1] b, const floating[:, ::1] V,
          const floating[::1] c, bint tied,
@@ -510,10 +535,7 @@ def _run(const floating[:, ::1] X, const floating[:, ::1] W,
     L.n = X.shape[1]
     L.s = W.shape[0]
     L.n_threads = n_threads if JSAE_HAVE_OPENMP else 1
-    # At most block_size rows, and few enough that each thread gets a block
-    # when m is small.
-    L.block_rows = min(block_size, (L.m + L.n_threads - 1) // L.n_threads)
-    L.n_blocks = (L.m + L.block_rows - 1) // L.block_rows
+    L.block_rows, L.n_blocks = block_layout(L.m, block_size, L.n_threads)
     L.sums_stride = ((3 * L.s + 2 * L.n + _PAD - 1) // _PAD) * _PAD
     cdef double inv_m = 1.0 / L.m
     cdef bint two_pass = sparsity_weight != 0

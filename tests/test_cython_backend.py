@@ -7,7 +7,7 @@ recomputing paths.  The public API is tested generically elsewhere; these
 tests call ``jsae_fast._jsae_kernels.loss_and_grad`` directly so that
 ``block_size`` and ``cache_bytes`` can be varied.  The last section repeats
 the main checks on every instruction-set build that exists and runs on this
-CPU (the AVX2 build on x86-64), compares the builds with each other, and
+CPU (the AVX2 and AVX-512 builds on x86-64), compares the builds with each other, and
 tests how the backend chooses among them.
 """
 
@@ -408,6 +408,7 @@ BUILDS = [
 ]
 WIDE_BUILDS = [build for build in BUILDS if build.id != "baseline"]
 AVX2_FEATURES = {"AVX": True, "AVX2": True, "FMA3": True}
+AVX512_FEATURES = dict(AVX2_FEATURES, AVX512F=True, AVX512DQ=True, AVX512VL=True)
 
 
 def _is_built(module_name):
@@ -537,20 +538,30 @@ def test_build_reports_its_instruction_set(module_name):
     assert module.OPENMP_ENABLED == kernels.OPENMP_ENABLED
 
 
-def test_avx2_build_exists_on_x86_64_linux():
-    # setup.py skips the AVX2 build only where the compiler cannot target it.
+@pytest.mark.parametrize("module_name", ["jsae_fast._jsae_kernels_avx2",
+                                         "jsae_fast._jsae_kernels_avx512"])
+def test_wide_builds_exist_on_x86_64_linux(module_name):
+    # setup.py skips a wide build only where the compiler cannot target it.
     if platform.machine() not in ("x86_64", "AMD64") or sys.platform != "linux":
-        pytest.skip("the AVX2 build is expected on x86-64 Linux only")
-    assert _is_built("jsae_fast._jsae_kernels_avx2")
+        pytest.skip("the wide builds are expected on x86-64 Linux only")
+    assert _is_built(module_name)
 
 
 def test_supported_levels_follow_cpu_features():
     avx2_built = _is_built("jsae_fast._jsae_kernels_avx2")
+    avx512_built = _is_built("jsae_fast._jsae_kernels_avx512")
     assert _cython_backend.supported_simd_levels({}) == ["baseline"]
     no_fma = dict(AVX2_FEATURES, FMA3=False)
     assert _cython_backend.supported_simd_levels(no_fma) == ["baseline"]
-    expected = ["avx2", "baseline"] if avx2_built else ["baseline"]
-    assert _cython_backend.supported_simd_levels(AVX2_FEATURES) == expected
+    avx2 = ["avx2"] if avx2_built else []
+    assert _cython_backend.supported_simd_levels(AVX2_FEATURES) == avx2 + ["baseline"]
+    avx512 = ["avx512"] if avx512_built else []
+    assert (_cython_backend.supported_simd_levels(AVX512_FEATURES)
+            == avx512 + avx2 + ["baseline"])
+    # AVX-512 without one of the three subsets it is compiled for.
+    for missing in ("AVX512F", "AVX512DQ", "AVX512VL"):
+        partial = dict(AVX512_FEATURES, **{missing: False})
+        assert _cython_backend.supported_simd_levels(partial) == avx2 + ["baseline"]
 
 
 def test_supported_levels_read_numpy_cpu_features():
@@ -568,7 +579,7 @@ def test_backend_uses_widest_supported_build():
     assert _cython_backend.KERNELS.SIMD == _cython_backend.SIMD
 
 
-@pytest.mark.parametrize("value", ["baseline", " Baseline ", "avx2", "auto", ""])
+@pytest.mark.parametrize("value", ["baseline", " Baseline ", "avx2", "AVX512", "auto", ""])
 def test_simd_env_var_caps_choice(monkeypatch, value):
     monkeypatch.setenv(_cython_backend.SIMD_ENV_VAR, value)
     name, module = _cython_backend._load_kernels()
