@@ -3,8 +3,9 @@
 A checkpoint is an uncompressed ``.npz`` archive (a ZIP of ``.npy`` files)
 holding plain numeric and fixed-width string arrays, never pickled objects:
 
-* ``format_version`` and the metadata ``solver``, ``dtype``, ``tied``,
-  ``n_samples`` and ``penalties`` that a resumed fit must match;
+* ``format_version`` and the metadata that a resumed fit must match:
+  ``solver``, ``dtype``, ``tied``, ``n_samples``, ``data_sha256`` (the
+  SHA-256 digest of the training data's bytes) and ``penalties``;
 * ``param_W``, ``param_b``, ``param_c`` and, unless the weights are tied,
   ``param_V``: the point where training continues;
 * ``best_loss`` and ``best_W`` ... : the best parameters seen so far;
@@ -12,8 +13,12 @@ holding plain numeric and fixed-width string arrays, never pickled objects:
 * solver state: Adam's moments ``adam_m_*`` and ``adam_v_*``, its step count,
   patience counters and the MT19937 state of the shuffling generator;
   gradient descent's previous cost; L-BFGS's curvature history, its ring
-  position and products, scaling, last gradient and cost (``lbfgs_*``).
+  position and products, scaling, last gradient and cost (``lbfgs_*``), and
+  the number of curvature pairs it keeps (``lbfgs_memory``);
 * ``sha256``: the digest of every other array's name, dtype, shape and bytes.
+
+The trainer (:func:`jsae_fast.trainer._load_resume_checkpoint`) checks the
+metadata and solver state against the resumed fit.
 
 The writer puts the archive in a temporary file in the target's folder,
 flushes and fsyncs it, then renames it over the target with ``os.replace``.

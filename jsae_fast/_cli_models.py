@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets
-from .cli import UsageError, _add_common
+from .cli import INTERRUPTED_STATUS, UsageError, _add_common, _record_interruptions
 from .compare import VARIANTS
 from .estimators import (
     Autoencoder,
@@ -246,19 +246,26 @@ def _run_train(args):
     kind = "stacked classifier" if args.classifier else args.variant
     print(f"Training {kind} on {len(X)} {dataset} samples.", flush=True)
     started = time.perf_counter()
-    if args.classifier:
-        model.fit(X, y)
-    else:
-        model.fit(X)
+    # The first Ctrl-C ends the fit early but keeps a usable model, which is
+    # saved like a finished one.  Only the exit status distinguishes the two.
+    with _record_interruptions() as interruptions:
+        if args.classifier:
+            model.fit(X, y)
+        else:
+            model.fit(X)
     elapsed = time.perf_counter() - started
     save_model(model, args.output)
-    print(f"Trained in {elapsed:.1f} s; saved the model to {args.output}.")
+    if interruptions:
+        print(f"jsae-fast: training was interrupted after {elapsed:.1f} s; saved the "
+              f"partially trained model to {args.output}.", file=sys.stderr)
+    else:
+        print(f"Trained in {elapsed:.1f} s; saved the model to {args.output}.")
     if args.filters is not None:
         from .plot import plot_filters
 
         plot_filters(model, title=f"{kind} filters", path=args.filters)
         print(f"Wrote the filters to {args.filters}.")
-    return 0
+    return INTERRUPTED_STATUS if interruptions else 0
 
 
 # ----------------------------------------------------------------------

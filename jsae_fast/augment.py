@@ -206,6 +206,12 @@ class PointDistortions:
         shear = float(self.max_shear)
         if not 0.0 <= shear <= 1.0:
             raise ValueError(f"max_shear must be in [0, 1], got {self.max_shear!r}.")
+        # check_random_state would accept True as the seed 1, because bool
+        # is an int subclass, so a flag passed by mistake would pass for a seed.
+        if isinstance(self.random_state, (bool, np.bool_)):
+            raise TypeError(f"random_state must be an int, a numpy.random.RandomState "
+                            f"instance or None, got {self.random_state!r} of type "
+                            f"{type(self.random_state).__name__}.")
         return int(self.n_copies), np.deg2rad(rotation), shear
 
     def __call__(self, X, y):

@@ -2,11 +2,15 @@
 
 Without a subcommand it runs ``compare``, the comparison of AE, SAE and
 JSAE on MNIST digits.  Invalid arguments or data end the program with one line
-on stderr and exit status 2, without a traceback.
+on stderr and exit status 2, without a traceback.  A command that Ctrl-C
+ended early exits with status 130 (128 + SIGINT, the shell convention), and
+``train`` saves the partially trained model first.
 """
 
 import argparse
+import contextlib
 import logging
+import re
 import sys
 import time
 import warnings
@@ -20,9 +24,44 @@ from .compare import compare_models, format_table
 
 logger = logging.getLogger("jsae_fast")
 
+#: Exit status of a command that Ctrl-C ended early: 128 + SIGINT.
+INTERRUPTED_STATUS = 130
+
+# Trainer.fit and StackedAutoencoderClassifier.fit return normally after the
+# first Ctrl-C and report it with a RuntimeWarning such as "Trainer:
+# interrupted after 3 iterations; ...", which this pattern matches.
+_INTERRUPTION_MESSAGE = r"\w+: interrupted\b"
+
 
 class UsageError(Exception):
     """An invalid command-line request, reported as one line and exit status 2."""
+
+
+def _is_interruption(message):
+    return re.match(_INTERRUPTION_MESSAGE, str(message), re.IGNORECASE) is not None
+
+
+@contextlib.contextmanager
+def _record_interruptions():
+    """Collect the interruption warnings of the fits run inside the block.
+
+    Yields a list that receives the message of every RuntimeWarning by which
+    a fit reports that Ctrl-C ended it early.  The warnings are still shown.
+    """
+    messages = []
+    with warnings.catch_warnings():
+        # The default action shows a warning once per code location, which
+        # would hide a second interrupted fit from the same line.
+        warnings.filterwarnings("always", _INTERRUPTION_MESSAGE, RuntimeWarning)
+        show = warnings.showwarning
+
+        def showwarning(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, RuntimeWarning) and _is_interruption(message):
+                messages.append(str(message))
+            show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = showwarning
+        yield messages
 
 
 def _add_common(parser):
@@ -87,12 +126,17 @@ def _run_compare(args):
     print(f"Training on {len(X_train)} random MNIST training images "
           f"(embedded sample), testing on {source}.", flush=True)
     started = time.perf_counter()
-    rows = compare_models(X_train, y_train, X_test, y_test, n_hidden=args.n_hidden,
-                          max_iter=args.max_iter, random_state=args.seed,
-                          backend=args.backend, n_threads=args.n_threads,
-                          verbose=0 if args.quiet else 1)
+    with _record_interruptions() as interruptions:
+        rows = compare_models(X_train, y_train, X_test, y_test, n_hidden=args.n_hidden,
+                              max_iter=args.max_iter, random_state=args.seed,
+                              backend=args.backend, n_threads=args.n_threads,
+                              verbose=0 if args.quiet else 1)
     print(format_table(rows))
     print(f"Total time: {time.perf_counter() - started:.1f} s")
+    if interruptions:
+        print("jsae-fast: interrupted; the table lists the models trained so far, and "
+              "the last one stopped early.", file=sys.stderr)
+        return INTERRUPTED_STATUS
     return 0
 
 
@@ -142,10 +186,19 @@ def main(argv=None):
         level = logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _record_interruptions() as interruptions:
             if getattr(args, "quiet", False):
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            return args.handler(args)
+            if args.command == "experiment":
+                # An experiment records every task that returns as finished,
+                # so a fit that Ctrl-C ended early must raise instead: the
+                # run stops, and rerunning the command runs that task again.
+                warnings.filterwarnings("error", _INTERRUPTION_MESSAGE, RuntimeWarning)
+            status = args.handler(args)
+        if interruptions and status == 0:
+            print("jsae-fast: interrupted", file=sys.stderr)
+            return INTERRUPTED_STATUS
+        return status
     except BrokenPipeError:
         # The reader of stdout went away (for example `| head`): not an error.
         sys.stderr.close()
@@ -160,6 +213,15 @@ def main(argv=None):
         # OSError a missing, unreadable or unwritable file.
         print(f"jsae-fast: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeWarning as warning:
+        # Raised for the interruption of an experiment's fit (see above), and
+        # for any RuntimeWarning when Python runs with -W error.
+        if not _is_interruption(warning):
+            raise
+        hint = ("; rerun the same command to run the remaining tasks"
+                if args.command == "experiment" else "")
+        print(f"jsae-fast: interrupted{hint}.", file=sys.stderr)
+        return INTERRUPTED_STATUS
     except KeyboardInterrupt:
         print("jsae-fast: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED_STATUS

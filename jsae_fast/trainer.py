@@ -234,7 +234,7 @@ class Trainer:
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
 
-    def fit(self, X, params=None, *, n_hidden=196, tied=False,
+    def fit(self, X, params=None, *, n_hidden=None, tied=None,
             sparsity_target=DEFAULT_PENALTIES["sparsity_target"],
             weight_decay=DEFAULT_PENALTIES["weight_decay"],
             sparsity_weight=DEFAULT_PENALTIES["sparsity_weight"],
@@ -251,21 +251,27 @@ class Trainer:
             they are not modified.  None draws them with
             :func:`jsae_fast.init_params` from ``n_hidden``, ``tied`` and
             ``random_state``.
-        n_hidden : int, default=196
-            Hidden units, when ``params`` and ``resume_from`` are None.
-        tied : bool, default=False
-            Tied weights, when ``params`` and ``resume_from`` are None.
+        n_hidden : int or None, default=None
+            Hidden units of a new model; None means 196.  With ``params`` or
+            ``resume_from`` the number comes from them, and a value passed
+            here must equal it.
+        tied : bool or None, default=None
+            Tied weights (``V = W.T``) for a new model; None means False.
+            With ``params`` or ``resume_from`` the choice comes from them, and
+            a value passed here must equal it.
         sparsity_target, weight_decay, sparsity_weight, jacobian_weight : float
             Cost hyperparameters; the defaults give the JSAE of ``docs/model.md``.
         resume_from : str, os.PathLike or None, default=None
             Checkpoint written by a Trainer with ``checkpoint_path``.  Training
             continues from its parameters, iteration count, loss history and
-            solver state; ``n_hidden`` and ``tied`` are then taken from the
-            checkpoint.  The solver, the dtype and number of samples of ``X``
-            and the four cost hyperparameters must match the checkpoint.  For
-            every solver with a fixed ``n_threads``, resuming gives the same
-            result as an uninterrupted run: L-BFGS checkpoints contain its
-            curvature history, last gradient and cost.
+            solver state, and ``n_hidden`` and ``tied`` come from it.  The
+            solver, the dtype, number of samples and data of ``X``, the four
+            cost hyperparameters and, for L-BFGS, the number of curvature
+            pairs kept must match the checkpoint (``docs/robustness.md`` lists
+            what is stored).  For every solver, resuming with the same
+            Trainer settings and a fixed ``n_threads`` gives the same result
+            as an uninterrupted run: L-BFGS checkpoints contain its curvature
+            history, last gradient and cost.
 
         Returns
         -------
@@ -277,26 +283,43 @@ class Trainer:
             If the cost becomes NaN or infinite; the exception carries the last
             finite cost and its parameters.
         ValueError
-            On invalid input, or when ``resume_from`` is corrupt or does not
-            match this fit; the message names the file.
+            On invalid input, when ``n_hidden`` or ``tied`` contradicts
+            ``params`` or the checkpoint, or when ``resume_from`` is corrupt or
+            does not match this fit; the message names the file.
+        TypeError
+            On an argument of the wrong type, such as a bool ``random_state``.
         """
         started = time.perf_counter()
         penalties = check_penalties(sparsity_target, weight_decay, sparsity_weight,
                                     jacobian_weight)
         X = check_X(X)
+        if n_hidden is not None:
+            n_hidden = check_positive_int(n_hidden, "n_hidden")
+        if tied is not None:
+            tied = check_bool(tied, "tied")
+        # check_random_state would accept True as the seed 1, because bool
+        # is an int subclass, so a flag passed by mistake would pass for a seed.
+        if isinstance(self.random_state, (bool, np.bool_)):
+            raise TypeError(f"random_state must be an int, a numpy.random.RandomState "
+                            f"instance or None, got {self.random_state!r} of type "
+                            f"{type(self.random_state).__name__}.")
         checkpoint = None
+        source = "params"
         if resume_from is not None:
             if params is not None:
                 raise ValueError("pass either params or resume_from, not both, because "
                                  "the checkpoint contains the parameters to continue from.")
             checkpoint = _load_resume_checkpoint(resume_from, self.solver, X, penalties)
             params = checkpoint["params"]
+            source = f"the checkpoint {os.fspath(resume_from)}"
         elif params is None:
-            tied = check_bool(tied, "tied")
+            n_hidden = 196 if n_hidden is None else n_hidden
+            tied = False if tied is None else tied
             params = init_params(X.shape[1], n_hidden, tied=tied, dtype=X.dtype,
                                  random_state=self.random_state)
         params = _check_params_dict(params)
         W, b, V, c = check_params(X, params["W"], params["b"], params.get("V"), params["c"])
+        _check_shape_arguments(n_hidden, tied, W.shape[0], V is None, source)
         state = _FitState(self, X, {"W": W, "b": b, "V": V, "c": c}, penalties)
         if checkpoint is not None:
             state.restore(checkpoint)
@@ -351,6 +374,21 @@ def _check_params_dict(params):
                          f"keys 'W', 'b', 'V' (None for tied weights) and 'c', as returned "
                          f"by jsae_fast.init_params.")
     return params
+
+
+def _check_shape_arguments(n_hidden, tied, stored_n_hidden, stored_tied, source):
+    """Raise ValueError if an explicit ``n_hidden`` or ``tied`` contradicts ``source``.
+
+    ``source`` names where the parameters come from: ``"params"`` or the
+    checkpoint file.  None for ``n_hidden`` or ``tied`` accepts any value.
+    """
+    if n_hidden is not None and n_hidden != stored_n_hidden:
+        raise ValueError(f"n_hidden={n_hidden}, but {source} has {stored_n_hidden} hidden "
+                         f"units; drop n_hidden or pass n_hidden={stored_n_hidden}.")
+    if tied is not None and tied != stored_tied:
+        weights = "tied weights (V is W.T)" if stored_tied else "untied weights (a decoder V)"
+        raise ValueError(f"tied={tied}, but {source} has {weights}; drop tied or pass "
+                         f"tied={stored_tied}.")
 
 
 def _check_checkpoint_path(path):
@@ -408,6 +446,14 @@ class _FitState:
         self.backend_name, self.kernel = resolve_backend(trainer.backend)
         self.n_threads = resolve_n_threads(trainer.n_threads)
         self.vectors = _vectors.get()
+        # Threads of the L-BFGS vector passes (OpenMP in the compiled
+        # module).  The NumPy backend runs its products on a multithreaded
+        # BLAS whose workers keep spinning after each call, and OpenMP
+        # threads started next to them wait for a core: in 100 iterations at
+        # (2000, 784, 196), float32, n_threads=2, the fit took 5.3 s with
+        # two-thread passes and 2.8 s with one.  The passes give the same
+        # results on any thread count.
+        self.vector_threads = 1 if self.backend_name == "numpy" else self.n_threads
 
         self.X = X
         self.penalties = penalties
@@ -441,7 +487,7 @@ class _FitState:
         self.n_evaluations += 1
         grads = {"W": gW, "b": gb, "V": gV, "c": gc}
         finite = np.isfinite(loss) and all(
-            g is None or self.vectors.all_finite(g.reshape(-1), self.n_threads)
+            g is None or self.vectors.all_finite(g.reshape(-1), self.vector_threads)
             for g in grads.values())
         if not finite:
             last_loss, last_params = self._last_finite
@@ -518,6 +564,9 @@ class _FitState:
             arrays[f"param_{k}"] = resume["params"][k]
             arrays[f"best_{k}"] = self.best_params()[k]
         arrays.update(resume.get("solver", {}))
+        if self.solver == "lbfgs":
+            # The size of the curvature ring buffer, which a resumed fit must share.
+            arrays["lbfgs_memory"] = np.int64(_LBFGS_MEMORY)
         _checkpoint.save_checkpoint(self.checkpoint_path, arrays)
         self._last_checkpoint = self.n_iter
         logger.info("checkpoint written to %s after iteration %d", self.checkpoint_path,
@@ -675,6 +724,7 @@ def _check_solver_state(path, solver, arrays, shapes, dtype):
         expected = {"gd_previous": ((), "f")}
     else:
         memory = _LBFGS_MEMORY
+        _check_lbfgs_memory(path, arrays.get("lbfgs_memory"), memory)
         history = arrays.get("lbfgs_history")
         n_pairs = history.shape[0] if history is not None and history.ndim == 3 else 0
         if n_pairs > memory:
@@ -711,6 +761,24 @@ def _check_solver_state(path, solver, arrays, shapes, dtype):
     if solver == "adam" and not 0 <= int(arrays["adam_rng_pos"]) <= 624:
         raise ValueError(f"checkpoint {path}: entry 'adam_rng_pos' is "
                          f"{int(arrays['adam_rng_pos'])}, outside [0, 624].")
+
+
+def _check_lbfgs_memory(path, stored, memory):
+    """Check the ``lbfgs_memory`` entry of a checkpoint against ``memory``.
+
+    Checkpoints written before the entry existed have none (``stored`` is
+    None).  Every version of jsae_fast that wrote them kept 10 pairs, and the
+    shapes of their ``lbfgs_*`` arrays are checked against ``memory`` anyway.
+    """
+    if stored is None:
+        return
+    if stored.shape != () or stored.dtype.kind not in "iu":
+        raise ValueError(f"checkpoint {path}: entry 'lbfgs_memory' has dtype {stored.dtype} "
+                         f"and shape {stored.shape}, expected one integer.")
+    if int(stored) != memory:
+        raise ValueError(f"checkpoint {path} was written by L-BFGS keeping {int(stored)} "
+                         f"curvature pairs, but this version of jsae_fast keeps {memory}; "
+                         f"start a new fit from its param_* arrays.")
 
 
 def _check_lbfgs_state(path, arrays):
@@ -763,14 +831,14 @@ def _run_lbfgs(state):
         saved = {key: state.resumed[f"lbfgs_{key}"] for key in _lbfgs.STATE_KEYS}
         optimizer = _lbfgs.LBFGS(fun, x, cost=float(saved["cost"]),
                                  grad=saved["grad"].copy(), memory=_LBFGS_MEMORY,
-                                 n_threads=state.n_threads)
+                                 n_threads=state.vector_threads)
         optimizer.load_state(saved)
     else:
         # The first cost raises NonFiniteCostError at once: there is no
         # shorter step to try.
         loss, grads = state.evaluate(as_params(x))
         optimizer = _lbfgs.LBFGS(fun, x, cost=loss, grad=flatten(grads),
-                                 memory=_LBFGS_MEMORY, n_threads=state.n_threads)
+                                 memory=_LBFGS_MEMORY, n_threads=state.vector_threads)
         if _lbfgs.max_abs(optimizer.grad) <= state.tol:
             logger.info("L-BFGS converged at the starting point: max |gradient| <= "
                         "tol=%g", state.tol)

@@ -216,6 +216,11 @@ def test_point_distortions_are_reproducible_and_handle_degenerate_rows():
     ({}, np.full((2, 4), 50), ValueError, r"values in \[50, 50\].*divided by 100"),
     ({}, np.full((2, 4), -0.5), ValueError, "needs coordinates in"),
     ({}, np.zeros((2, 4), dtype=complex), TypeError, "X must contain real numbers"),
+    ({"random_state": True}, np.zeros((2, 4)), TypeError,
+     "random_state must be an int, a numpy.random.RandomState instance or None, got True "
+     "of type bool"),
+    ({"random_state": np.bool_(False)}, np.zeros((2, 4)), TypeError,
+     r"random_state must be an int.*got (np\.)?False_? of type bool"),
 ])
 def test_point_distortions_name_bad_input(kwargs, X, error, match):
     with pytest.raises(error, match=match):

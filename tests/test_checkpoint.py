@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from jsae_fast import Trainer
 from jsae_fast._checkpoint import load_checkpoint, save_checkpoint
+from jsae_fast._lbfgs import DEFAULT_MEMORY
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -77,14 +78,35 @@ def test_resume_lbfgs_matches_after_history_wraps(tmp_path, stop):
     ({"lbfgs_head": np.int64(1)}, "'lbfgs_head' is 1"),
     ({"lbfgs_sty": np.full((10, 10), np.inf)}, "'lbfgs_sty' contains NaN"),
     ({"lbfgs_gamma": np.float64(-1.0)}, "'lbfgs_gamma' is -1.0"),
+    ({"lbfgs_memory": np.float64(10.0)}, r"'lbfgs_memory' has dtype float64 and shape \(\)"),
+    ({"lbfgs_memory": np.int64(20)}, "written by L-BFGS keeping 20 curvature pairs, but "
+                                     "this version of jsae_fast keeps 10"),
 ], ids=["old-format", "missing", "shape", "dtype", "too-many", "products", "head",
-        "inf", "gamma"])
+        "inf", "gamma", "memory-type", "memory"])
 def test_resume_inconsistent_lbfgs_state_rejected(tmp_path, change, match):
     X, path = _write_partial(tmp_path, "lbfgs", stop=4)
     _rewrite(path, **change)
     with pytest.raises(ValueError, match=match) as info:
         _trainer("lbfgs").fit(X, resume_from=path, **ALL_PENALTIES)
     assert str(path) in str(info.value)
+
+
+def test_lbfgs_checkpoint_stores_memory(tmp_path):
+    _, path = _write_partial(tmp_path, "lbfgs")
+    saved = load_checkpoint(path)
+    assert saved["lbfgs_memory"].dtype.kind == "i"
+    assert int(saved["lbfgs_memory"]) == DEFAULT_MEMORY
+    _, adam_path = _write_partial(tmp_path, "adam")
+    assert "lbfgs_memory" not in load_checkpoint(adam_path)
+
+
+def test_resume_lbfgs_without_memory_entry(tmp_path):
+    # Checkpoints written before the entry existed kept DEFAULT_MEMORY pairs.
+    X, path = _write_partial(tmp_path, "lbfgs")
+    _rewrite(path, lbfgs_memory=None)
+    full = _trainer("lbfgs").fit(X, n_hidden=5, **ALL_PENALTIES)
+    resumed = _trainer("lbfgs").fit(X, resume_from=path, **ALL_PENALTIES)
+    assert resumed.loss_history == full.loss_history
 
 
 def test_resume_at_max_iter_runs_nothing(tmp_path):
@@ -155,6 +177,35 @@ def test_resume_with_params_rejected(tmp_path):
     _, params = make_problem(120, 10, 5)
     with pytest.raises(ValueError, match="either params or resume_from"):
         _trainer("adam").fit(X, params, resume_from=path, **ALL_PENALTIES)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_hidden": 4}, r"n_hidden=4, but the checkpoint .*adam.npz has 5 hidden units; drop "
+                      r"n_hidden or pass n_hidden=5"),
+    ({"tied": True}, r"tied=True, but the checkpoint .*adam.npz has untied weights \(a "
+                     r"decoder V\); drop tied or pass tied=False"),
+    ({"n_hidden": 196}, "n_hidden=196, but the checkpoint"),
+    ({"tied": False, "n_hidden": 5.0}, "n_hidden must be a positive integer, got 5.0"),
+], ids=["n_hidden", "tied", "n_hidden-default-value", "n_hidden-type"])
+def test_resume_contradicting_shape_rejected(tmp_path, kwargs, match):
+    X, path = _write_partial(tmp_path, "adam")
+    with pytest.raises((ValueError, TypeError), match=match):
+        _trainer("adam").fit(X, resume_from=path, **kwargs, **ALL_PENALTIES)
+
+
+def test_resume_tied_checkpoint_rejects_untied(tmp_path):
+    X, path = _write_partial(tmp_path, "gd", tied=True)
+    with pytest.raises(ValueError, match=r"tied=False, but the checkpoint .*gd.npz has tied "
+                                         r"weights \(V is W.T\); drop tied or pass tied=True"):
+        _trainer("gd").fit(X, resume_from=path, tied=False, **ALL_PENALTIES)
+
+
+def test_resume_matching_shape_accepted(tmp_path):
+    X, path = _write_partial(tmp_path, "adam")
+    full = _trainer("adam").fit(X, n_hidden=5, **ALL_PENALTIES)
+    resumed = _trainer("adam").fit(X, resume_from=path, n_hidden=5, tied=False,
+                                   **ALL_PENALTIES)
+    assert resumed.loss_history == full.loss_history
 
 
 def test_resume_missing_file_raises_file_not_found(tmp_path):

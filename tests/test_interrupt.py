@@ -1,5 +1,6 @@
 """Ctrl-C during Trainer.fit: stop after the iteration, keep the best parameters."""
 
+import csv
 import json
 import os
 import signal
@@ -14,8 +15,10 @@ import pytest
 from conftest import ALL_PENALTIES, make_problem
 
 import jsae_fast
-from jsae_fast import Trainer
+from jsae_fast import Trainer, load_model
 from jsae_fast._checkpoint import load_checkpoint
+from jsae_fast.cli import main
+from jsae_fast.trainer import _FitState
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -189,3 +192,107 @@ def test_second_sigint_to_subprocess_aborts():
     assert time.monotonic() - started < 4.0, "the second Ctrl-C must not wait"
     assert returncode != 0
     assert "KeyboardInterrupt" in stderr
+
+
+# The command line: a command that Ctrl-C ended early exits with status 130
+# (128 + SIGINT), after writing its partial results.
+
+def _sigint_during_fit(monkeypatch, iteration, fit=1):
+    """Make the ``fit``-th Trainer fit from now on send SIGINT when ``iteration`` ends."""
+    original = _FitState.end_iteration
+    states = []
+
+    def end_iteration(state, loss, params):
+        if not any(state is seen for seen in states):
+            states.append(state)
+        if len(states) == fit and state is states[-1] and state.n_iter + 1 == iteration:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(state, loss, params)
+
+    monkeypatch.setattr(_FitState, "end_iteration", end_iteration)
+
+
+CLI_FAST = ["--n-train", "120", "--n-threads", "1", "-q"]
+
+
+@pytest.mark.parametrize("extra", [[], ["--classifier", "--n-hidden", "4", "3"]],
+                         ids=["autoencoder", "classifier"])
+def test_cli_train_interrupt_exits_130(tmp_path, capsys, monkeypatch, extra):
+    output = tmp_path / "model.npz"
+    argv = ["train", "--n-hidden", "4", "--max-iter", "50", "--output", str(output),
+            *CLI_FAST, *extra]
+    _sigint_during_fit(monkeypatch, iteration=2)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        status = main(argv)
+    captured = capsys.readouterr()
+    assert status == 130
+    assert "training was interrupted" in captured.err
+    assert f"saved the partially trained model to {output}" in captured.err
+    assert "Trained in" not in captured.out
+    model = load_model(output)
+    if extra:
+        assert [W.shape for W in model.coefs_] == [(4, 784), (3, 4)]
+    else:
+        assert model.n_iter_ == 2
+        assert model.components_.shape == (4, 784)
+
+
+def test_cli_compare_interrupt_exits_130(capsys, monkeypatch):
+    # The second fit is SAE; JSAE is then skipped.
+    _sigint_during_fit(monkeypatch, iteration=2, fit=2)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        status = main(["compare", "--n-hidden", "4", "--max-iter", "5", *CLI_FAST])
+    captured = capsys.readouterr()
+    assert status == 130
+    models = [line.split()[0] for line in captured.out.splitlines()[2:-1]]
+    assert models[-1] == "SAE"
+    assert "SAE (interrupted)" in captured.out
+    assert "JSAE" not in models
+    assert "jsae-fast: interrupted" in captured.err
+
+
+def test_cli_experiment_interrupt_skips_partial_task(tmp_path, capsys, monkeypatch):
+    argv = ["experiment", "train-size", "--quick", "--repeats", "1", "--jobs", "1",
+            "--no-baselines", "--n-threads", "1", "-q", "--output", str(tmp_path)]
+    csv_path = tmp_path / "train-size.csv"
+    _sigint_during_fit(monkeypatch, iteration=2, fit=2)
+    status = main(argv)
+    assert status == 130
+    assert "jsae-fast: interrupted" in capsys.readouterr().err
+    # The first task finished. The second stopped after 2 of its iterations and
+    # must not be recorded as done, so a rerun runs it and the other four.
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+
+    monkeypatch.undo()
+    assert main(argv) == 0
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6
+
+
+@pytest.mark.slow
+def test_sigint_to_cli_train_exits_130(tmp_path):
+    output = tmp_path / "model.npz"
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT), OMP_NUM_THREADS="1")
+    # -vv logs every iteration on stderr, which shows when the fit is running.
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", "jsae_fast", "train", "--n-hidden", "16",
+         "--max-iter", "100000", "--n-threads", "1", "-vv", "--output", str(output)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "jsae_fast.trainer: iteration 3:" in line:
+            break
+    else:
+        proc.kill()
+        raise AssertionError(f"the fit never logged iteration 3; stderr: {''.join(lines)}")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert f"saved the partially trained model to {output}" in stderr
+    assert "Traceback" not in stderr
+    assert "Trained in" not in stdout
+    assert load_model(output).stop_reason_ == "interrupted"

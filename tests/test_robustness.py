@@ -179,6 +179,9 @@ def test_bad_params_rejected(name, value, error, match):
     ({"callback": 3}, TypeError, "callback must be callable or None, got 3"),
     ({"verbose": -1}, ValueError, "verbose must be a non-negative integer, got -1"),
     ({"random_state": "seed"}, ValueError, "seed"),
+    ({"random_state": True}, TypeError, "random_state must be an int, a "
+                                        "numpy.random.RandomState instance or None, got True"),
+    ({"random_state": np.bool_(False)}, TypeError, "random_state must be an int"),
 ], ids=lambda v: str(v) if isinstance(v, dict) else None)
 def test_trainer_settings_rejected(kwargs, error, match):
     X, _ = make_problem(20, 5, 3)
@@ -204,6 +207,34 @@ def test_fit_arguments_rejected(kwargs, error, match):
     params = kwargs.pop("params", None)
     with pytest.raises(error, match=match):
         Trainer(max_iter=2).fit(X, params, **kwargs)
+
+
+def test_fit_shape_must_match_params():
+    X, params = make_problem(20, 5, 3)
+    with pytest.raises(ValueError, match=r"n_hidden=4, but params has 3 hidden units; drop "
+                                         r"n_hidden or pass n_hidden=3"):
+        Trainer(max_iter=2).fit(X, params, n_hidden=4)
+    with pytest.raises(ValueError, match=r"tied=True, but params has untied weights \(a "
+                                         r"decoder V\); drop tied or pass tied=False"):
+        Trainer(max_iter=2).fit(X, params, tied=True)
+    with pytest.raises(TypeError, match="n_hidden must be a positive integer, got 3.0"):
+        Trainer(max_iter=2).fit(X, params, n_hidden=3.0)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_matching_shape_accepted():
+    X, params = make_problem(20, 5, 3)
+    result = Trainer(max_iter=2).fit(X, params, n_hidden=3, tied=False)
+    assert result.params["W"].shape == (3, 5)
+    assert result.params["V"] is not None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_default_shape_196_untied():
+    X, _ = make_problem(6, 4, 1)
+    result = Trainer(max_iter=1).fit(X)
+    assert result.params["W"].shape == (196, 4)
+    assert result.params["V"].shape == (4, 196)
 
 
 def test_fit_rejects_params_of_other_feature_count():

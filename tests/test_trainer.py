@@ -115,3 +115,23 @@ def test_progress_bar_names_the_model(capsys, sparsity_weight, jacobian_weight, 
                                        jacobian_weight=jacobian_weight)
     # The look-behind keeps "AE" from matching inside "SAE" or "CAE".
     assert re.search(rf"(?<![A-Z]){name} lbfgs", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("backend, expected", [("numpy", 1), ("cython", 2), ("numba", 2)])
+def test_lbfgs_vector_threads_per_backend(monkeypatch, backend, expected):
+    # The NumPy backend's spinning BLAS workers slow down OpenMP vector
+    # passes, so its optimizer runs them on one thread; the compiled
+    # backends share the thread count.
+    if not jsae_fast.backends()[backend]["available"]:
+        pytest.skip(f"backend {backend} is not available")
+    seen = []
+    original = jsae_fast._lbfgs.LBFGS.__init__
+
+    def recording_init(self, *args, **kwargs):
+        seen.append(kwargs["n_threads"])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jsae_fast._lbfgs.LBFGS, "__init__", recording_init)
+    X, params = make_problem(40, 6, 3)
+    Trainer(max_iter=2, backend=backend, n_threads=2).fit(X, params, **ALL_PENALTIES)
+    assert seen == [expected]
