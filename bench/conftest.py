@@ -8,6 +8,7 @@ thread count for its own block.
 
 import os
 import platform
+import time
 
 import numpy as np
 import pytest
@@ -19,6 +20,16 @@ PENALTIES = {"sparsity_target": 0.1, "weight_decay": 3e-3, "sparsity_weight": 3.
              "jacobian_weight": 0.1}
 AVAILABLE = [name for name, info in jsae_fast.backends().items() if info["available"]]
 DTYPES = {"float32": np.float32, "float64": np.float64}
+
+#: Seconds to wait before a timed block.  OpenBLAS workers keep spinning for
+#: about 0.1 s after a call, and OpenMP workers for a shorter while.  A block
+#: that starts during that time shares the cores with them.
+SETTLE_SECONDS = 0.3
+
+
+def settle():
+    """Wait until worker threads left spinning by earlier work have gone to sleep."""
+    time.sleep(SETTLE_SECONDS)
 
 
 def make_problem(m, n, s, dtype, seed=0):

@@ -8,6 +8,7 @@ thread, as in the Trainer.
 
 import numpy as np
 import pytest
+from conftest import settle
 
 from jsae_fast import _vectors
 
@@ -47,4 +48,5 @@ def test_vector_pass(benchmark, blas_threads, vectors, operation, impl, threads)
     call = _operations(ops, threads, vectors)[operation]
     benchmark.group = f"lbfgs {operation} n={N} float32"
     benchmark.extra_info.update(impl=impl, threads=threads, n=N, rows=ROWS)
+    settle()
     benchmark.pedantic(call, rounds=200, warmup_rounds=10)

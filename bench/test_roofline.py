@@ -7,7 +7,7 @@ backend / gemm is how close a backend comes to the machine's limit.
 
 import numpy as np
 import pytest
-from conftest import AVAILABLE, DTYPES, PENALTIES, FiveProducts, make_problem
+from conftest import AVAILABLE, DTYPES, PENALTIES, FiveProducts, make_problem, settle
 
 import jsae_fast
 
@@ -33,6 +33,7 @@ def test_roofline(benchmark, blas_threads, shape, dtype, threads, impl):
     if impl == "gemm":
         blas_threads(threads)
         products = FiveProducts(X, p["W"], p["V"])
+        settle()
         result = benchmark.pedantic(products, rounds=rounds, warmup_rounds=2)
         assert np.all(np.isfinite(result))
         return
@@ -40,6 +41,7 @@ def test_roofline(benchmark, blas_threads, shape, dtype, threads, impl):
     def run():
         return jsae_fast.loss_and_grad(X, **p, **PENALTIES, backend=impl, n_threads=threads)
 
+    settle()
     loss, grads = benchmark.pedantic(run, rounds=rounds, warmup_rounds=2)
     expected, _ = jsae_fast.loss_and_grad(X, **p, **PENALTIES, backend="numpy",
                                           n_threads=threads)

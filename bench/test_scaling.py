@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import AVAILABLE, DTYPES, PENALTIES, FiveProducts, make_problem
+from conftest import AVAILABLE, DTYPES, PENALTIES, FiveProducts, make_problem, settle
 
 import jsae_fast
 from jsae_fast import reference
@@ -50,7 +50,8 @@ def test_scaling(benchmark, axis, shape, dtype, backend, threads):
         return jsae_fast.loss_and_grad(X, **p, **PENALTIES, backend=backend,
                                        n_threads=threads)
 
-    loss, _ = benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    settle()
+    loss, _ = benchmark.pedantic(run, rounds=5, warmup_rounds=2)
     assert np.isfinite(loss)
 
 
@@ -65,7 +66,8 @@ def test_scaling_gemm(benchmark, blas_threads, axis, shape, dtype, threads):
     benchmark.group = f"scaling {axis} {dtype} gemm threads={threads}"
     benchmark.extra_info.update(axis=axis, m=shape[0], n=shape[1], s=shape[2], dtype=dtype,
                                 impl="gemm", threads=threads)
-    result = benchmark.pedantic(products, rounds=5, warmup_rounds=1)
+    settle()
+    result = benchmark.pedantic(products, rounds=5, warmup_rounds=2)
     assert np.isfinite(result).all()
 
 
@@ -79,6 +81,7 @@ def test_scaling_reference(benchmark, axis, shape):
     def run():
         return reference.loss_and_grad(X, **p, **PENALTIES)
 
+    settle()
     loss, grads = benchmark.pedantic(run, rounds=3, warmup_rounds=1)
     fast, fast_grads = jsae_fast.loss_and_grad(X, **p, **PENALTIES, backend="numpy")
     assert loss == pytest.approx(fast, rel=1e-9)

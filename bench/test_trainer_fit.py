@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import AVAILABLE, PENALTIES, FiveProducts
+from conftest import AVAILABLE, PENALTIES, FiveProducts, settle
 
 import jsae_fast
 import jsae_fast._vectors
@@ -29,6 +29,7 @@ def test_fit_products(benchmark, blas_threads, images):
     benchmark.group = "trainer fit 2000x784x196 float32"
     benchmark.extra_info.update(impl="gemm", m=2000, n=784, s=196, threads=THREADS)
     blas_threads(THREADS)
+    settle()
     benchmark.pedantic(FiveProducts(images, params["W"], params["V"]), rounds=30,
                        warmup_rounds=3)
 
@@ -54,6 +55,7 @@ def test_fit(benchmark, images, backend, vector_passes, monkeypatch):
         results.append(result)
         return result
 
+    settle()
     result = benchmark.pedantic(fit, rounds=1, warmup_rounds=0)
     impl = backend if vector_passes == "compiled" else f"{backend}, numpy vector passes"
     benchmark.extra_info.update(impl=impl, n_iter=result.n_iter,
