@@ -1,11 +1,16 @@
 """Finite-difference gradient check for any backend and any settings."""
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from ._backends import resolve_backend
 from ._threads import resolve_n_threads
-from ._validation import check_params, check_penalties, check_positive_int, check_X
+from ._validation import (
+    check_params,
+    check_penalties,
+    check_positive_int,
+    check_random_state,
+    check_X,
+)
 
 
 #: Rounding error of one cost evaluation, in units of its last place.

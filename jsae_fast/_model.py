@@ -6,7 +6,6 @@ from here, so that it stays an independent oracle.
 
 import numpy as np
 from scipy.special import expit
-from sklearn.utils import check_random_state
 
 #: Bounds of the clip applied to the mean hidden activation ``rho_hat`` before
 #: the KL sparsity term is evaluated.  Without it the term is infinite when a
@@ -76,7 +75,7 @@ def init_params(n_features, n_hidden, *, tied=False, dtype=np.float64, random_st
     >>> p["W"].shape, p["V"].shape
     ((196, 784), (784, 196))
     """
-    from ._validation import check_dtype, check_positive_int
+    from ._validation import check_dtype, check_positive_int, check_random_state
 
     n_features = check_positive_int(n_features, "n_features")
     n_hidden = check_positive_int(n_hidden, "n_hidden")

@@ -8,6 +8,7 @@ dtype.  Errors name the argument, the offending value and what is accepted.
 import numbers
 
 import numpy as np
+from sklearn.utils import check_random_state as _sklearn_check_random_state
 
 #: Floating-point types the kernels compute in.
 FLOAT_DTYPES = (np.float32, np.float64)
@@ -50,6 +51,32 @@ def check_bool(value, name):
         raise TypeError(f"{name} must be True or False, got {value!r} "
                         f"of type {type(value).__name__}.")
     return bool(value)
+
+
+def check_random_state(value, name="random_state"):
+    """Turn ``value`` into a ``numpy.random.RandomState``, rejecting bools.
+
+    Accepts what :func:`sklearn.utils.check_random_state` accepts and returns
+    what it returns: None gives NumPy's global RandomState, an int in
+    ``[0, 2**32 - 1]`` a new RandomState seeded with it, and a RandomState
+    instance is returned as is.  A bool (Python or NumPy) raises TypeError,
+    because scikit-learn (1.9) takes ``True`` as the seed 1, so a flag passed
+    by mistake would pass for a seed.  Other invalid values raise ValueError, as
+    in scikit-learn, with a message that names ``name``.
+    """
+    accepted = "an int, a numpy.random.RandomState instance or None"
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {accepted}, got {value!r} of type "
+                        f"{type(value).__name__}.")
+    try:
+        return _sklearn_check_random_state(value)
+    except ValueError as exc:
+        if isinstance(value, numbers.Integral):
+            # NumPy rejects seeds outside the range of a uint32.
+            raise ValueError(f"{name} must be an int between 0 and 2**32 - 1, got "
+                             f"{value}.") from exc
+        raise ValueError(f"{name} must be {accepted}, got {value!r} of type "
+                         f"{type(value).__name__}.") from exc
 
 
 def check_nonnegative_float(value, name):

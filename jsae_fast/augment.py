@@ -17,7 +17,8 @@ validation sample is trained on.
 import numbers
 
 import numpy as np
-from sklearn.utils import check_random_state
+
+from ._validation import check_random_state
 
 __all__ = ["ImageShifts", "PointDistortions"]
 
@@ -206,13 +207,8 @@ class PointDistortions:
         shear = float(self.max_shear)
         if not 0.0 <= shear <= 1.0:
             raise ValueError(f"max_shear must be in [0, 1], got {self.max_shear!r}.")
-        # check_random_state would accept True as the seed 1, because bool
-        # is an int subclass, so a flag passed by mistake would pass for a seed.
-        if isinstance(self.random_state, (bool, np.bool_)):
-            raise TypeError(f"random_state must be an int, a numpy.random.RandomState "
-                            f"instance or None, got {self.random_state!r} of type "
-                            f"{type(self.random_state).__name__}.")
-        return int(self.n_copies), np.deg2rad(rotation), shear
+        rng = check_random_state(self.random_state)
+        return int(self.n_copies), np.deg2rad(rotation), shear, rng
 
     def __call__(self, X, y):
         """Return ``(X_augmented, y_augmented)``: the data, then ``n_copies`` distorted copies.
@@ -232,7 +228,7 @@ class PointDistortions:
         y_augmented : ndarray of shape (n_samples * (1 + n_copies),)
         """
         X, y = _check_labelled_rows(X, y)
-        n_copies, max_angle, max_shear = self._validated(X.shape[1])
+        n_copies, max_angle, max_shear, rng = self._validated(X.shape[1])
         if X.dtype.kind not in "uif":
             raise TypeError(f"X must contain real numbers, got dtype {X.dtype}.")
         if not np.isfinite(X).all():
@@ -245,7 +241,6 @@ class PointDistortions:
                              f"PointDistortions needs coordinates in [0, 1]; scale the data "
                              f"first (the UCI Pen digits values divided by 100).")
         dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        rng = check_random_state(self.random_state)
         points = X.reshape(X.shape[0], X.shape[1] // 2, 2).astype(np.float64)
         copies = [np.asarray(X, dtype=dtype)]
         for _ in range(n_copies):

@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from ._model import DEFAULT_PENALTIES, init_params
+from ._validation import check_random_state
 from .api import encode
 from .softmax import SoftmaxClassifier
 from .trainer import Trainer

@@ -16,7 +16,6 @@ import logging
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -25,11 +24,13 @@ from ._mixins import ModelFileMixin
 from ._model import DEFAULT_PENALTIES, decode, encode, init_params, kl_divergence_and_derivative
 from ._threads import resolve_n_threads
 from ._validation import (
+    check_bool,
     check_dtype,
     check_nonnegative_float,
     check_open_unit,
     check_penalties,
     check_positive_int,
+    check_random_state,
     check_X,
 )
 from .trainer import SOLVERS, Trainer
@@ -301,9 +302,9 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
         resume_from : str, path-like or None, default=None
             Continue from a checkpoint written with ``checkpoint_path``,
             instead of from fresh or warm-started parameters.  ``X``, the
-            solver and the penalties must match the checkpointed fit.  With
-            ``early_stopping`` the validation split must match too, which a
-            fixed ``random_state`` ensures.
+            solver, the penalties, ``n_hidden`` and ``tied`` must match the
+            checkpointed fit.  With ``early_stopping`` the validation split
+            must match too, which a fixed ``random_state`` ensures.
 
         Returns
         -------
@@ -313,7 +314,12 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
         ------
         ValueError
             If ``X`` has values outside ``[0, 1]``, NaN or infinite values, or
-            a hyperparameter is out of range.
+            a hyperparameter is out of range.  Also if the checkpoint
+            ``resume_from`` does not match this fit, for example because it
+            has another ``n_hidden`` or ``tied``.
+        TypeError
+            If a hyperparameter has the wrong type, such as a bool
+            ``random_state``.
         jsae_fast.trainer.NonFiniteCostError
             If the cost diverges.
 
@@ -328,8 +334,9 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
         n_hidden = check_positive_int(self.n_hidden, "n_hidden")
         n_iter_no_change = check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         tol = check_nonnegative_float(self.tol, "tol")
+        tied = check_bool(self.tied, "tied")
         rng = check_random_state(self.random_state)
-        params = self._initial_params(X.shape[1], n_hidden, bool(self.tied), X.dtype, rng)
+        params = self._initial_params(X.shape[1], n_hidden, tied, X.dtype, rng)
 
         callback, X_train, tracker = None, X, None
         if self.early_stopping:
@@ -345,8 +352,15 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
                           verbose=self.verbose, checkpoint_path=self.checkpoint_path,
                           checkpoint_every=self.checkpoint_every)
         names = ("sparsity_target", "weight_decay", "sparsity_weight", "jacobian_weight")
-        result = trainer.fit(X_train, None if resume_from is not None else params,
-                             resume_from=resume_from, **dict(zip(names, penalties)))
+        penalty_kwargs = dict(zip(names, penalties))
+        if resume_from is None:
+            result = trainer.fit(X_train, params, **penalty_kwargs)
+        else:
+            # Trainer.fit raises ValueError when the checkpoint has another
+            # n_hidden or tied, so the resumed model has the shape that
+            # get_params() reports.
+            result = trainer.fit(X_train, resume_from=resume_from, n_hidden=n_hidden,
+                                 tied=tied, **penalty_kwargs)
 
         if tracker is not None:
             self._set_params_attributes(tracker.best_params)
@@ -396,7 +410,7 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
             if first_call:
                 n_hidden = check_positive_int(self.n_hidden, "n_hidden")
                 self._set_params_attributes(init_params(
-                    X.shape[1], n_hidden, tied=bool(self.tied), dtype=X.dtype,
+                    X.shape[1], n_hidden, tied=check_bool(self.tied, "tied"), dtype=X.dtype,
                     random_state=rng))
                 self.n_iter_ = 0
                 self.loss_curve_ = []

@@ -29,7 +29,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -40,6 +39,7 @@ from ._validation import (
     check_nonnegative_float,
     check_open_unit,
     check_positive_int,
+    check_random_state,
 )
 from .estimators import JacobianSparseAutoencoder, _check_unit_range, _EarlyStopping
 from .softmax import SoftmaxClassifier

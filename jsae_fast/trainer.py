@@ -22,7 +22,6 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from . import _checkpoint, _lbfgs, _vectors
 from ._backends import resolve_backend
@@ -35,6 +34,7 @@ from ._validation import (
     check_params,
     check_penalties,
     check_positive_int,
+    check_random_state,
     check_X,
 )
 
@@ -297,12 +297,9 @@ class Trainer:
             n_hidden = check_positive_int(n_hidden, "n_hidden")
         if tied is not None:
             tied = check_bool(tied, "tied")
-        # check_random_state would accept True as the seed 1, because bool
-        # is an int subclass, so a flag passed by mistake would pass for a seed.
-        if isinstance(self.random_state, (bool, np.bool_)):
-            raise TypeError(f"random_state must be an int, a numpy.random.RandomState "
-                            f"instance or None, got {self.random_state!r} of type "
-                            f"{type(self.random_state).__name__}.")
+        # Rejects a bad seed before a checkpoint is read.  The result is unused
+        # because init_params and _FitState build their own generators.
+        check_random_state(self.random_state)
         checkpoint = None
         source = "params"
         if resume_from is not None:
@@ -384,11 +381,11 @@ def _check_shape_arguments(n_hidden, tied, stored_n_hidden, stored_tied, source)
     """
     if n_hidden is not None and n_hidden != stored_n_hidden:
         raise ValueError(f"n_hidden={n_hidden}, but {source} has {stored_n_hidden} hidden "
-                         f"units; drop n_hidden or pass n_hidden={stored_n_hidden}.")
+                         f"units; pass n_hidden={stored_n_hidden} to match.")
     if tied is not None and tied != stored_tied:
         weights = "tied weights (V is W.T)" if stored_tied else "untied weights (a decoder V)"
-        raise ValueError(f"tied={tied}, but {source} has {weights}; drop tied or pass "
-                         f"tied={stored_tied}.")
+        raise ValueError(f"tied={tied}, but {source} has {weights}; pass "
+                         f"tied={stored_tied} to match.")
 
 
 def _check_checkpoint_path(path):

@@ -1,4 +1,4 @@
-"""Trainer checkpoints: writing, resuming, and rejecting damaged or mismatched files."""
+"""Trainer and estimator checkpoints: writing, resuming, rejecting damaged or mismatched files."""
 
 import io
 import os
@@ -10,7 +10,7 @@ from conftest import ALL_PENALTIES, make_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jsae_fast import Trainer
+from jsae_fast import Autoencoder, JacobianSparseAutoencoder, Trainer
 from jsae_fast._checkpoint import load_checkpoint, save_checkpoint
 from jsae_fast._lbfgs import DEFAULT_MEMORY
 
@@ -180,10 +180,10 @@ def test_resume_with_params_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n_hidden": 4}, r"n_hidden=4, but the checkpoint .*adam.npz has 5 hidden units; drop "
-                      r"n_hidden or pass n_hidden=5"),
+    ({"n_hidden": 4}, r"n_hidden=4, but the checkpoint .*adam.npz has 5 hidden units; pass "
+                      r"n_hidden=5 to match"),
     ({"tied": True}, r"tied=True, but the checkpoint .*adam.npz has untied weights \(a "
-                     r"decoder V\); drop tied or pass tied=False"),
+                     r"decoder V\); pass tied=False to match"),
     ({"n_hidden": 196}, "n_hidden=196, but the checkpoint"),
     ({"tied": False, "n_hidden": 5.0}, "n_hidden must be a positive integer, got 5.0"),
 ], ids=["n_hidden", "tied", "n_hidden-default-value", "n_hidden-type"])
@@ -196,7 +196,7 @@ def test_resume_contradicting_shape_rejected(tmp_path, kwargs, match):
 def test_resume_tied_checkpoint_rejects_untied(tmp_path):
     X, path = _write_partial(tmp_path, "gd", tied=True)
     with pytest.raises(ValueError, match=r"tied=False, but the checkpoint .*gd.npz has tied "
-                                         r"weights \(V is W.T\); drop tied or pass tied=True"):
+                                         r"weights \(V is W.T\); pass tied=True to match"):
         _trainer("gd").fit(X, resume_from=path, tied=False, **ALL_PENALTIES)
 
 
@@ -206,6 +206,55 @@ def test_resume_matching_shape_accepted(tmp_path):
     resumed = _trainer("adam").fit(X, resume_from=path, n_hidden=5, tied=False,
                                    **ALL_PENALTIES)
     assert resumed.loss_history == full.loss_history
+
+
+# The estimators resume through Trainer.fit and pass it their own n_hidden
+# and tied, so a checkpoint of another shape is rejected.
+
+ESTIMATOR_SETTINGS = dict(n_hidden=4, solver="adam", learning_rate=0.01, batch_size=32,
+                          random_state=0, n_threads=1)
+
+
+def _write_estimator_checkpoint(tmp_path, cls, *, tied=False):
+    X, _ = make_problem(60, 8, 4)
+    path = tmp_path / "estimator.npz"
+    cls(**ESTIMATOR_SETTINGS, tied=tied, max_iter=3, checkpoint_path=path).fit(X)
+    return X, path
+
+
+@pytest.mark.parametrize("cls", [JacobianSparseAutoencoder, Autoencoder])
+@pytest.mark.parametrize("checkpoint_tied, changed, match", [
+    (False, {"n_hidden": 6}, r"n_hidden=6, but the checkpoint .*estimator\.npz has 4 "
+                             r"hidden units; pass n_hidden=4 to match"),
+    (False, {"tied": True}, r"tied=True, but the checkpoint .*estimator\.npz has untied "
+                            r"weights \(a decoder V\); pass tied=False to match"),
+    (True, {"tied": False}, r"tied=False, but the checkpoint .*estimator\.npz has tied "
+                            r"weights \(V is W.T\); pass tied=True to match"),
+], ids=["n_hidden", "tied", "untied"])
+def test_estimator_resume_contradicting_shape_rejected(tmp_path, cls, checkpoint_tied,
+                                                       changed, match):
+    X, path = _write_estimator_checkpoint(tmp_path, cls, tied=checkpoint_tied)
+    written = path.read_bytes()
+    settings = dict(ESTIMATOR_SETTINGS, tied=checkpoint_tied, max_iter=6)
+    model = cls(**dict(settings, **changed), checkpoint_path=path)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, resume_from=path)
+    assert not hasattr(model, "components_")
+    # The fit stopped before training, so the checkpoint was not overwritten.
+    assert path.read_bytes() == written
+
+
+@pytest.mark.parametrize("tied", [False, True], ids=["untied", "tied"])
+def test_estimator_resume_matches_uninterrupted_fit(tmp_path, tied):
+    X, path = _write_estimator_checkpoint(tmp_path, JacobianSparseAutoencoder, tied=tied)
+    full = JacobianSparseAutoencoder(**ESTIMATOR_SETTINGS, tied=tied, max_iter=6).fit(X)
+    resumed = JacobianSparseAutoencoder(**ESTIMATOR_SETTINGS, tied=tied, max_iter=6)
+    resumed.fit(X, resume_from=path)
+    assert resumed.n_iter_ == full.n_iter_ == 6
+    assert resumed.loss_curve_ == full.loss_curve_
+    np.testing.assert_array_equal(resumed.components_, full.components_)
+    assert resumed.components_.shape[0] == resumed.get_params()["n_hidden"]
+    assert (resumed.decoder_weights_ is None) == resumed.get_params()["tied"]
 
 
 def test_resume_missing_file_raises_file_not_found(tmp_path):

@@ -1,5 +1,6 @@
 """scikit-learn estimator API of the autoencoders, the softmax and the stacked classifier."""
 
+import re
 import warnings
 
 import numpy as np
@@ -233,6 +234,38 @@ def test_autoencoder_rejects_unknown_solver():
 def test_autoencoder_rejects_bad_n_hidden():
     with pytest.raises(ValueError, match="n_hidden"):
         JacobianSparseAutoencoder(n_hidden=0).fit(_data())
+
+
+@pytest.mark.parametrize("cls", [JacobianSparseAutoencoder, Autoencoder, SparseAutoencoder,
+                                 ContractiveAutoencoder])
+@pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
+def test_autoencoder_fit_rejects_bool_random_state(cls, seed):
+    model = cls(n_hidden=2, max_iter=2, random_state=seed)
+    # __init__ only stores the value; fit validates it.
+    assert model.get_params()["random_state"] is seed
+    with pytest.raises(TypeError, match=f"random_state must be an int, a "
+                                        f"numpy.random.RandomState instance or None, got "
+                                        f"{re.escape(repr(seed))} of type bool"):
+        model.fit(_data())
+    assert not hasattr(model, "components_")
+
+
+@pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
+def test_partial_fit_rejects_bool_random_state(seed):
+    model = JacobianSparseAutoencoder(n_hidden=2, solver="adam", random_state=seed)
+    with pytest.raises(TypeError, match=f"got {re.escape(repr(seed))} of type bool"):
+        model.partial_fit(_data())
+    assert not hasattr(model, "components_")
+
+
+@pytest.mark.parametrize("tied", ["no", 0, None], ids=["str", "int", "None"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_autoencoder_rejects_non_bool_tied(tied, method):
+    # bool("no") is True, so a string would otherwise tie the weights.
+    model = JacobianSparseAutoencoder(n_hidden=2, max_iter=2, solver="adam", tied=tied)
+    with pytest.raises(TypeError, match=f"tied must be True or False, got {tied!r}"):
+        getattr(model, method)(_data())
+    assert not hasattr(model, "components_")
 
 
 def test_autoencoder_transform_checks_features():

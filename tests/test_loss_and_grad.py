@@ -1,5 +1,7 @@
 """Every backend against the naive reference and against finite differences."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import ALL_PENALTIES, NO_PENALTIES, make_problem
@@ -116,6 +118,15 @@ def test_gradient_check_ignores_rounding_of_a_large_cost(monkeypatch):
                         lambda name: ("numpy", broken))
     errors = jsae_fast.check_gradient(X, **params, **penalties)
     assert errors["c"] > 5e-4
+
+
+@pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
+def test_gradient_check_rejects_bool_random_state(seed):
+    X, params = make_problem(10, 5, 3)
+    with pytest.raises(TypeError, match=f"random_state must be an int, a "
+                                        f"numpy.random.RandomState instance or None, got "
+                                        f"{re.escape(repr(seed))} of type bool"):
+        jsae_fast.check_gradient(X, **params, **ALL_PENALTIES, random_state=seed)
 
 
 def test_reference_jacobian_norm_matches_explicit_autodiff():

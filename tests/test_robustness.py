@@ -1,6 +1,7 @@
 """Bad input at every public boundary, numerical edge cases and the command line."""
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -16,6 +17,7 @@ import jsae_fast
 from jsae_fast import SoftmaxClassifier, Trainer, reference
 from jsae_fast._model import KL_EPS
 from jsae_fast._validation import check_X
+from jsae_fast.compare import compare_models
 from jsae_fast.trainer import NonFiniteCostError
 
 # The folder that contains the jsae_fast under test, so that child processes
@@ -190,6 +192,25 @@ def test_trainer_settings_rejected(kwargs, error, match):
         Trainer(solver, max_iter=kwargs.pop("max_iter", 2), **kwargs).fit(X, n_hidden=3)
 
 
+BOOL_SEED_MESSAGE = ("random_state must be an int, a numpy.random.RandomState instance or "
+                     "None, got {} of type bool")
+
+
+@pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
+def test_init_params_rejects_bool_random_state(seed):
+    with pytest.raises(TypeError, match=re.escape(BOOL_SEED_MESSAGE.format(repr(seed)))):
+        jsae_fast.init_params(5, 3, random_state=seed)
+
+
+@pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
+def test_compare_models_rejects_bool_random_state(seed):
+    X, _ = make_problem(30, 5, 2)
+    y = np.arange(30) % 2
+    with pytest.raises(TypeError, match=re.escape(BOOL_SEED_MESSAGE.format(repr(seed)))):
+        compare_models(X[:20], y[:20], X[20:], y[20:], n_hidden=2, max_iter=1,
+                       softmax_max_iter=5, random_state=seed)
+
+
 @pytest.mark.parametrize("kwargs,error,match", [
     ({"n_hidden": 0}, ValueError, "n_hidden must be a positive integer, got 0"),
     ({"n_hidden": 4.0}, TypeError, "n_hidden must be a positive integer, got 4.0"),
@@ -211,11 +232,11 @@ def test_fit_arguments_rejected(kwargs, error, match):
 
 def test_fit_shape_must_match_params():
     X, params = make_problem(20, 5, 3)
-    with pytest.raises(ValueError, match=r"n_hidden=4, but params has 3 hidden units; drop "
-                                         r"n_hidden or pass n_hidden=3"):
+    with pytest.raises(ValueError, match=r"n_hidden=4, but params has 3 hidden units; pass "
+                                         r"n_hidden=3 to match"):
         Trainer(max_iter=2).fit(X, params, n_hidden=4)
     with pytest.raises(ValueError, match=r"tied=True, but params has untied weights \(a "
-                                         r"decoder V\); drop tied or pass tied=False"):
+                                         r"decoder V\); pass tied=False to match"):
         Trainer(max_iter=2).fit(X, params, tied=True)
     with pytest.raises(TypeError, match="n_hidden must be a positive integer, got 3.0"):
         Trainer(max_iter=2).fit(X, params, n_hidden=3.0)

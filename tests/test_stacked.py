@@ -1,5 +1,6 @@
 """StackedAutoencoderClassifier: fine-tuning gradient, training stages, early stopping."""
 
+import re
 import warnings
 
 import numpy as np
@@ -166,6 +167,21 @@ def test_stacked_rejects_single_class():
     X, _ = _digits(20)
     with pytest.raises(ValueError, match="one class"):
         StackedAutoencoderClassifier(hidden_layer_sizes=(3,)).fit(X, np.zeros(20))
+
+
+@pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
+def test_stacked_rejects_bool_random_state(seed):
+    X = np.random.default_rng(0).random((40, 6))
+    y = np.arange(40) % 2
+    clf = StackedAutoencoderClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                                       fine_tune_max_iter=2, softmax_max_iter=5,
+                                       random_state=seed)
+    assert clf.get_params()["random_state"] is seed
+    with pytest.raises(TypeError, match=f"random_state must be an int, a "
+                                        f"numpy.random.RandomState instance or None, got "
+                                        f"{re.escape(repr(seed))} of type bool"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")
 
 
 def test_stacked_rejects_empty_layers():

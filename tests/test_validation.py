@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+import sklearn.utils
 from conftest import ALL_PENALTIES, make_problem
 
 import jsae_fast
+from jsae_fast._validation import check_random_state
 
 
 def _call(X=None, params=None, **overrides):
@@ -117,3 +119,50 @@ def test_read_only_and_memmap_inputs_accepted(tmp_path):
     mapped.flush()
     reopened = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
     assert _call(reopened, params)[0] == expected
+
+
+# random_state, checked by one helper at every public entry point.
+
+@pytest.mark.parametrize("value", [True, False, np.True_, np.False_],
+                         ids=["True", "False", "np.True_", "np.False_"])
+def test_random_state_bool_rejected(value):
+    with pytest.raises(TypeError) as info:
+        check_random_state(value)
+    assert str(info.value) == (f"random_state must be an int, a numpy.random.RandomState "
+                               f"instance or None, got {value!r} of type bool.")
+
+
+def test_random_state_error_names_argument():
+    with pytest.raises(TypeError, match="^seed must be an int"):
+        check_random_state(True, "seed")
+    with pytest.raises(ValueError, match="^seed must be an int"):
+        check_random_state("7", "seed")
+
+
+@pytest.mark.parametrize("value,match", [
+    ("7", "got '7' of type str"),
+    (1.5, "got 1.5 of type float"),
+    (np.random.default_rng(0), "got Generator.* of type Generator"),
+    (-1, r"must be an int between 0 and 2\*\*32 - 1, got -1\."),
+    (2**32, r"must be an int between 0 and 2\*\*32 - 1, got 4294967296\."),
+], ids=["str", "float", "Generator", "negative", "too-large"])
+def test_random_state_invalid_value_rejected(value, match):
+    # ValueError, as scikit-learn raises for these values, but naming the argument.
+    with pytest.raises(ValueError, match="^random_state must be an int") as info:
+        check_random_state(value)
+    assert info.match(match)
+
+
+@pytest.mark.parametrize("value", [0, 2**32 - 1, np.int64(7), np.uint8(3)],
+                         ids=["0", "2**32-1", "np.int64", "np.uint8"])
+def test_random_state_int_seeds_like_sklearn(value):
+    rng = check_random_state(value)
+    expected = sklearn.utils.check_random_state(value)
+    assert isinstance(rng, np.random.RandomState)
+    np.testing.assert_array_equal(rng.random_sample(5), expected.random_sample(5))
+
+
+def test_random_state_none_and_instance_passed_through():
+    assert check_random_state(None) is np.random.mtrand._rand
+    state = np.random.RandomState(3)
+    assert check_random_state(state) is state
