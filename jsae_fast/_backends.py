@@ -81,7 +81,8 @@ def resolve_backend(backend):
         raise ValueError(f"unknown backend {backend!r}; valid backends are {valid}.")
     module = _load(backend)
     if module is None:
-        raise ImportError(f"backend {backend!r} is not available: {_failures[backend]}. "
+        reason = _failures[backend].rstrip(".")
+        raise ImportError(f"backend {backend!r} is not available: {reason}. "
                           f"Use backend='auto' to pick the fastest available one.")
     return backend, module.loss_and_grad
 

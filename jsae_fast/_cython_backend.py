@@ -114,6 +114,10 @@ def _requested_level(value):
         return None
     if value not in _LEVEL_NAMES:
         valid = ", ".join(("auto",) + _LEVEL_NAMES)
+        # backend="auto" then falls back to Numba, so the reason is also
+        # logged where a user sees it without calling backends().
+        logger.warning("%s=%r is not one of %s; the Cython backend is disabled.",
+                       SIMD_ENV_VAR, value, valid)
         raise ImportError(
             f"the Cython backend is not available because the environment "
             f"variable {SIMD_ENV_VAR} is {value!r}, which is not one of "

@@ -75,10 +75,11 @@ def init_params(n_features, n_hidden, *, tied=False, dtype=np.float64, random_st
     >>> p["W"].shape, p["V"].shape
     ((196, 784), (784, 196))
     """
-    from ._validation import check_dtype, check_positive_int, check_random_state
+    from ._validation import check_bool, check_dtype, check_positive_int, check_random_state
 
     n_features = check_positive_int(n_features, "n_features")
     n_hidden = check_positive_int(n_hidden, "n_hidden")
+    tied = check_bool(tied, "tied")
     dtype = check_dtype(dtype)
     rng = check_random_state(random_state)
     r = np.sqrt(6.0 / (n_features + n_hidden + 1))

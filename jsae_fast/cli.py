@@ -27,9 +27,9 @@ logger = logging.getLogger("jsae_fast")
 #: Exit status of a command that Ctrl-C ended early: 128 + SIGINT.
 INTERRUPTED_STATUS = 130
 
-# Trainer.fit and StackedAutoencoderClassifier.fit return normally after the
-# first Ctrl-C and report it with a RuntimeWarning such as "Trainer:
-# interrupted after 3 iterations; ...", which this pattern matches.
+# Trainer.fit, StackedAutoencoderClassifier.fit and compare_models return
+# normally after the first Ctrl-C and report it with a RuntimeWarning such as
+# "Trainer: interrupted after 3 iterations; ...", which this pattern matches.
 _INTERRUPTION_MESSAGE = r"\w+: interrupted\b"
 
 
@@ -64,13 +64,26 @@ def _record_interruptions():
         yield messages
 
 
+def _seed(text):
+    """Parse --seed as an int that NumPy accepts as a seed."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(
+            f"{value} is outside 0 to 2**32 - 1, the seeds NumPy accepts")
+    return value
+
+
 def _add_common(parser):
     parser.add_argument("--backend", default="auto", choices=("auto",) + BACKEND_ORDER,
                         help="cost-and-gradient implementation (default: auto, the fastest "
                              "available)")
     parser.add_argument("--n-threads", type=int, default=None,
                         help="threads for the kernels and BLAS (default: all usable cores)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="random seed, 0 to 2**32 - 1 (default: 0)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bars or log lines")
     parser.add_argument("-v", "--verbose", action="count", default=0,

@@ -71,6 +71,10 @@ def compare_models(X_train, y_train, X_test, y_test, *, variants=None, n_hidden=
     Returns
     -------
     rows : list of ComparisonRow
+        One row per model trained.  After Ctrl-C the rows finished so far:
+        an interrupted fit's row is marked "(interrupted)", and a Ctrl-C
+        during a softmax fit drops that model's row and emits a
+        RuntimeWarning that starts with "compare_models: interrupted".
     """
     variants = VARIANTS if variants is None else variants
     rng = check_random_state(random_state)
@@ -84,8 +88,11 @@ def compare_models(X_train, y_train, X_test, y_test, *, variants=None, n_hidden=
             clf.fit(F_train, y_train)
         return float(clf.score(F_test, y_test))
 
-    t0 = time.perf_counter()
-    accuracy = softmax_accuracy(X_train, X_test)
+    try:
+        t0 = time.perf_counter()
+        accuracy = softmax_accuracy(X_train, X_test)
+    except KeyboardInterrupt:
+        return _interrupted(rows, "raw pixels")
     rows.append(ComparisonRow("raw pixels", accuracy, time.perf_counter() - t0, 0, float("nan")))
     for name, penalties in variants.items():
         trainer = Trainer("lbfgs", max_iter=max_iter, backend=backend, n_threads=n_threads,
@@ -94,8 +101,12 @@ def compare_models(X_train, y_train, X_test, y_test, *, variants=None, n_hidden=
             # Every model gets the same fixed iteration budget, as in Wang and Song (2019).
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = trainer.fit(X_train, start, **penalties)
-        accuracy = softmax_accuracy(encode(X_train, result.params),
-                                    encode(X_test, result.params))
+        try:
+            accuracy = softmax_accuracy(encode(X_train, result.params),
+                                        encode(X_test, result.params))
+        except KeyboardInterrupt:
+            # The Trainer handles Ctrl-C itself, but the softmax fit does not.
+            return _interrupted(rows, name)
         logger.info("%s: accuracy %.4f after %d iterations in %.1f s", name, accuracy,
                     result.n_iter, result.elapsed)
         rows.append(ComparisonRow(name, accuracy, result.elapsed, result.n_iter,
@@ -108,12 +119,20 @@ def compare_models(X_train, y_train, X_test, y_test, *, variants=None, n_hidden=
     return rows
 
 
+def _interrupted(rows, name):
+    """Return the finished rows after Ctrl-C stopped the softmax fit of ``name``."""
+    warnings.warn(f"compare_models: interrupted during the softmax fit of {name}; the "
+                  f"{len(rows)} finished rows are returned.", RuntimeWarning, stacklevel=3)
+    return rows
+
+
 def format_table(rows):
     """Format comparison rows as a plain-text table."""
-    lines = [f"{'model':<12} {'test accuracy':>13} {'train time (s)':>15} "
+    width = max([12] + [len(row.model) for row in rows])
+    lines = [f"{'model':<{width}} {'test accuracy':>13} {'train time (s)':>15} "
              f"{'iterations':>10} {'final cost':>11}"]
     for row in rows:
         cost = "" if np.isnan(row.final_cost) else f"{row.final_cost:.5g}"
-        lines.append(f"{row.model:<12} {100 * row.accuracy:>12.2f}% {row.train_seconds:>15.1f} "
-                     f"{row.n_iter:>10d} {cost:>11}")
+        lines.append(f"{row.model:<{width}} {100 * row.accuracy:>12.2f}% "
+                     f"{row.train_seconds:>15.1f} {row.n_iter:>10d} {cost:>11}")
     return "\n".join(lines)

@@ -290,7 +290,8 @@ class StackedAutoencoderClassifier(SoftmaxPredictionMixin, ModelFileMixin, Class
                             f"got {self.hidden_layer_sizes!r}.") from None
         if not sizes:
             raise ValueError("hidden_layer_sizes must name at least one layer, got ().")
-        return tuple(check_positive_int(s, "hidden_layer_sizes[i]") for s in sizes)
+        return tuple(check_positive_int(size, f"hidden_layer_sizes[{i}]")
+                     for i, size in enumerate(sizes))
 
     def _layer_settings(self, n_layers):
         """Return one dict of pretraining settings per layer."""

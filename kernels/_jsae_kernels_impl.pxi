@@ -515,7 +515,17 @@ def block_layout(Py_ssize_t m, Py_ssize_t block_size, Py_ssize_t n_threads):
     the same share.  Only the last block may be shorter, by less than the
     number of blocks.  At (m, block_size, n_threads) = (2000, 256, 2) this
     gives eight blocks of 250 rows instead of seven of 256 and one of 208.
+    With fewer rows than blocks the count can end up below a multiple of
+    ``n_threads`` (three blocks of three rows for m=9 and four threads),
+    which costs balance but not correctness.
+
+    Raises ValueError unless all three arguments are at least 1.
     """
+    if m < 1 or block_size < 1 or n_threads < 1:
+        raise ValueError(
+            f"block_layout needs m, block_size and n_threads of at least 1, got "
+            f"m={m}, block_size={block_size}, n_threads={n_threads}."
+        )
     cdef Py_ssize_t n_blocks = (m + block_size - 1) // block_size
     n_blocks = ((n_blocks + n_threads - 1) // n_threads) * n_threads
     n_blocks = min(n_blocks, m)

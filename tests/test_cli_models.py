@@ -176,3 +176,11 @@ def test_train_checks_output_paths_before_training(tmp_path, capsys, option, val
 def test_init_params_reports_needed_memory():
     with pytest.raises(MemoryError, match=r"n_hidden=1000000000 with 784 features needs"):
         jsae_fast.init_params(784, 10**9)
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**32), "x"])
+def test_cli_rejects_bad_seed(capsys, seed):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--seed", seed, "--output", "unused.npz"])
+    assert exit_info.value.code == 2
+    assert "--seed" in capsys.readouterr().err

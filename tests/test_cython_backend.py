@@ -604,10 +604,32 @@ def test_simd_env_var_unavailable_level_falls_back(monkeypatch, caplog):
     assert "JSAE_FAST_SIMD=avx2" in caplog.text
 
 
-def test_simd_env_var_rejects_unknown_value(monkeypatch):
+def test_simd_env_var_rejects_unknown_value(monkeypatch, caplog):
     monkeypatch.setenv(_cython_backend.SIMD_ENV_VAR, "sse9")
-    with pytest.raises(ImportError, match="JSAE_FAST_SIMD is 'sse9'"):
-        _cython_backend._load_kernels()
+    with caplog.at_level(logging.WARNING, logger="jsae_fast.cython_backend"):
+        with pytest.raises(ImportError, match="JSAE_FAST_SIMD is 'sse9'"):
+            _cython_backend._load_kernels()
+    # Logged too, because backend="auto" would silently fall back to Numba.
+    assert "JSAE_FAST_SIMD='sse9' is not one of" in caplog.text
+
+
+@pytest.mark.parametrize("args", [(0, 512, 1), (5, 0, 1), (5, -3, 2), (5, 512, 0),
+                                  (-1, 512, 1), (5, 512, -1)])
+def test_block_layout_rejects_bad_arguments(args):
+    with pytest.raises(ValueError, match="at least 1"):
+        kernels.block_layout(*args)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 9, 511, 512, 513, 2000, 60000])
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 4, 8])
+def test_block_layout_covers_rows_evenly(m, n_threads):
+    block_rows, n_blocks = kernels.block_layout(m, 512, n_threads)
+    assert 1 <= block_rows <= 512
+    assert (n_blocks - 1) * block_rows < m <= n_blocks * block_rows
+    # Only the last block may be shorter, by less than the number of blocks.
+    assert n_blocks * block_rows - m < n_blocks
+    if m >= 512 * n_threads:
+        assert n_blocks % n_threads == 0
 
 
 def test_simd_env_var_read_at_import():

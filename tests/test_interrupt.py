@@ -251,6 +251,41 @@ def test_cli_compare_interrupt_exits_130(capsys, monkeypatch):
     assert "jsae-fast: interrupted" in captured.err
 
 
+@pytest.mark.parametrize("failing_fit, kept", [(1, []), (3, ["raw pixels", "AE"])],
+                         ids=["raw-pixels", "second-model"])
+def test_cli_compare_interrupt_in_softmax_keeps_rows(capsys, monkeypatch, failing_fit, kept):
+    # Ctrl-C during a softmax fit, which has no interrupt handler of its own.
+    calls = []
+    original = jsae_fast.SoftmaxClassifier.fit
+
+    def fit(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == failing_fit:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(jsae_fast.SoftmaxClassifier, "fit", fit)
+    with pytest.warns(RuntimeWarning, match="compare_models: interrupted during the softmax"):
+        status = main(["compare", "--n-hidden", "4", "--max-iter", "5", *CLI_FAST])
+    captured = capsys.readouterr()
+    assert status == 130
+    models = [line.split("  ")[0].strip() for line in captured.out.splitlines()[2:-1]]
+    assert models == kept
+    assert "jsae-fast: interrupted" in captured.err
+
+
+def test_compare_table_fits_long_model_names():
+    from jsae_fast.compare import ComparisonRow, format_table
+
+    rows = [ComparisonRow("raw pixels", 0.5, 1.0, 0, float("nan")),
+            ComparisonRow("JSAE (interrupted)", 0.75, 2.0, 3, 1.5)]
+    lines = format_table(rows).splitlines()
+    # Every column starts at the same offset in every line.
+    offsets = {line.index("%") for line in lines[1:]}
+    assert len(offsets) == 1
+    assert lines[2].startswith("JSAE (interrupted) ")
+
+
 def test_cli_experiment_interrupt_skips_partial_task(tmp_path, capsys, monkeypatch):
     argv = ["experiment", "train-size", "--quick", "--repeats", "1", "--jobs", "1",
             "--no-baselines", "--n-threads", "1", "-q", "--output", str(tmp_path)]

@@ -202,6 +202,19 @@ def test_init_params_rejects_bool_random_state(seed):
         jsae_fast.init_params(5, 3, random_state=seed)
 
 
+@pytest.mark.parametrize("tied", ["False", 1, np.int64(0), None],
+                         ids=["str", "int", "np.int64", "None"])
+def test_init_params_rejects_non_bool_tied(tied):
+    # bool("False") is True, so the string would silently give tied weights.
+    with pytest.raises(TypeError, match=re.escape(f"tied must be True or False, got {tied!r}")):
+        jsae_fast.init_params(6, 3, tied=tied)
+
+
+@pytest.mark.parametrize("tied", [True, np.False_])
+def test_init_params_accepts_bool_tied(tied):
+    assert (jsae_fast.init_params(6, 3, tied=tied)["V"] is None) == bool(tied)
+
+
 @pytest.mark.parametrize("seed", [True, np.False_], ids=["True", "np.False_"])
 def test_compare_models_rejects_bool_random_state(seed):
     X, _ = make_problem(30, 5, 2)

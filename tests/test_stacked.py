@@ -219,3 +219,10 @@ def test_stacked_interrupt_stops_and_stays_usable():
     assert clf.n_iter_ == 0
     assert [W.shape for W in clf.coefs_] == [(6, 12), (4, 6)]
     assert clf.predict(X).shape == (80,)
+
+
+def test_bad_layer_size_names_its_index():
+    X, y = _digits(60)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes\[1\] must be a positive integer, "
+                                         r"got 0"):
+        StackedAutoencoderClassifier(hidden_layer_sizes=(3, 0), max_iter=2).fit(X, y)
