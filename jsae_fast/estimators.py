@@ -343,7 +343,11 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
             X_train, X_val = _split_validation(X, self.validation_fraction, rng)
             tracker = _EarlyStopping(lambda p: -jsae_cost(X_val, p, penalties), tol,
                                      n_iter_no_change)
-            tracker.record(params)
+            if resume_from is None:
+                # The starting point is scored as iteration 0.  A resumed fit
+                # starts from the checkpoint's parameters instead, and the
+                # tracker scores the iterates that follow them.
+                tracker.record(params)
             callback = tracker
         trainer = Trainer(self.solver, max_iter=self.max_iter, tol=tol,
                           learning_rate=self.learning_rate, batch_size=self.batch_size,
@@ -359,20 +363,42 @@ class JacobianSparseAutoencoder(ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
             # Trainer.fit raises ValueError when the checkpoint has another
             # n_hidden or tied, so the resumed model has the shape that
             # get_params() reports.
-            result = trainer.fit(X_train, resume_from=resume_from, n_hidden=n_hidden,
-                                 tied=tied, **penalty_kwargs)
+            try:
+                result = trainer.fit(X_train, resume_from=resume_from, n_hidden=n_hidden,
+                                     tied=tied, **penalty_kwargs)
+            except ValueError as exc:
+                raise ValueError(f"{exc} {self._resume_context(X_train)}") from exc
 
-        if tracker is not None:
+        if tracker is not None and tracker.best_params is not None:
             self._set_params_attributes(tracker.best_params)
-            self.validation_scores_ = tracker.scores[1:]
+            self.validation_scores_ = (tracker.scores[1:] if resume_from is None
+                                       else list(tracker.scores))
             self.best_validation_score_ = tracker.best_score
         else:
             self._set_params_attributes(result.params)
+            if tracker is not None:
+                # A resumed fit that had no iteration left to run.
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
         self.n_iter_ = result.n_iter
         self.loss_curve_ = list(result.loss_history)
         self.stop_reason_ = result.stop_reason
         self._optimizer_state = None
         return self
+
+    def _resume_context(self, X_train):
+        """Describe the data this estimator passed to Trainer.fit, for resume errors."""
+        source = ("its dtype parameter" if self.dtype is not None
+                  else "the dtype of X, as dtype=None keeps it")
+        text = (f"(The estimator passed {X_train.shape[0]} samples of dtype "
+                f"{X_train.dtype.name}, set by {source}")
+        if self.early_stopping:
+            text += (f"; with early_stopping=True they are what is left after taking out "
+                     f"validation_fraction={self.validation_fraction} of X at random, so "
+                     f"the checkpointed fit must have used the same early_stopping, "
+                     f"validation_fraction and a fixed random_state, here "
+                     f"{self.random_state!r}")
+        return text + ".)"
 
     @available_if(lambda self: self.solver in _MINI_BATCH_SOLVERS)
     def partial_fit(self, X, y=None):

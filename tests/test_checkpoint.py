@@ -10,6 +10,7 @@ from conftest import ALL_PENALTIES, make_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import jsae_fast.estimators
 from jsae_fast import Autoencoder, JacobianSparseAutoencoder, Trainer
 from jsae_fast._checkpoint import load_checkpoint, save_checkpoint
 from jsae_fast._lbfgs import DEFAULT_MEMORY
@@ -255,6 +256,48 @@ def test_estimator_resume_matches_uninterrupted_fit(tmp_path, tied):
     np.testing.assert_array_equal(resumed.components_, full.components_)
     assert resumed.components_.shape[0] == resumed.get_params()["n_hidden"]
     assert (resumed.decoder_weights_ is None) == resumed.get_params()["tied"]
+
+
+def test_estimator_resume_error_names_early_stopping_split(tmp_path):
+    # The checkpoint was written without early stopping, so it holds all 60
+    # samples; with early stopping the estimator passes only 54.
+    X, path = _write_estimator_checkpoint(tmp_path, JacobianSparseAutoencoder)
+    model = JacobianSparseAutoencoder(**ESTIMATOR_SETTINGS, max_iter=6, early_stopping=True)
+    with pytest.raises(ValueError, match=r"The estimator passed 54 samples of dtype float64.*"
+                                         r"validation_fraction=0\.1.*fixed random_state, "
+                                         r"here 0"):
+        model.fit(X, resume_from=path)
+
+
+def test_estimator_resume_error_names_random_split(tmp_path):
+    X, _ = make_problem(60, 8, 4)
+    path = tmp_path / "estimator.npz"
+    settings = dict(ESTIMATOR_SETTINGS, random_state=None, early_stopping=True)
+    JacobianSparseAutoencoder(**settings, max_iter=3, checkpoint_path=path).fit(X)
+    with pytest.raises(ValueError, match=r"other training data.*fixed random_state, here None"):
+        JacobianSparseAutoencoder(**settings, max_iter=6).fit(X, resume_from=path)
+
+
+def test_estimator_resume_scores_only_resumed_iterates(tmp_path, monkeypatch):
+    X, _ = make_problem(60, 8, 4)
+    path = tmp_path / "estimator.npz"
+    settings = dict(ESTIMATOR_SETTINGS, early_stopping=True, n_iter_no_change=50)
+    JacobianSparseAutoencoder(**settings, max_iter=3, checkpoint_path=path).fit(X)
+    scored = []
+    original = jsae_fast.estimators.jsae_cost
+
+    def counting_cost(*args):
+        scored.append(args[1]["W"].copy())
+        return original(*args)
+
+    monkeypatch.setattr(jsae_fast.estimators, "jsae_cost", counting_cost)
+    model = JacobianSparseAutoencoder(**settings, max_iter=5).fit(X, resume_from=path)
+    # Two iterations were left after the checkpoint's three; the freshly drawn
+    # starting parameters of the new estimator are never a candidate.
+    assert model.n_iter_ == 5
+    assert len(scored) == 2
+    assert len(model.validation_scores_) == 2
+    assert any(np.array_equal(model.components_, W) for W in scored)
 
 
 def test_resume_missing_file_raises_file_not_found(tmp_path):
