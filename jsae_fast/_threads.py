@@ -64,7 +64,8 @@ def resolve_n_threads(n_threads):
     # Far more threads than cores only slows the kernels down, and OpenMP
     # runtimes crash or abort when asked for tens of thousands.  Counts up to
     # MIN_THREAD_LIMIT are always allowed, so they skip reading the affinity
-    # mask and the cgroup quota: the kernels check every call's count.
+    # mask and the cgroup quota, which the kernels would otherwise do on
+    # every call.
     if n_threads <= MIN_THREAD_LIMIT:
         return int(n_threads)
     limit = max(MIN_THREAD_LIMIT, THREADS_PER_CORE_LIMIT * _usable_cpu_count())

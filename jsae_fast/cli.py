@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import __version__, datasets
 from ._backends import BACKEND_ORDER
+from ._validation import check_random_state
 from .compare import compare_models, format_table
 
 logger = logging.getLogger("jsae_fast")
@@ -70,9 +71,10 @@ def _seed(text):
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if not 0 <= value <= 2**32 - 1:
-        raise argparse.ArgumentTypeError(
-            f"{value} is outside 0 to 2**32 - 1, the seeds NumPy accepts")
+    try:
+        check_random_state(value, "the seed")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 
@@ -203,9 +205,9 @@ def main(argv=None):
             if getattr(args, "quiet", False):
                 warnings.simplefilter("ignore", ConvergenceWarning)
             if args.command == "experiment":
-                # An experiment records every task that returns as finished,
-                # so a fit that Ctrl-C ended early must raise instead: the
-                # run stops, and rerunning the command runs that task again.
+                # An experiment records every task that returns as finished.
+                # A fit that Ctrl-C ended early must therefore raise, so the
+                # run stops and rerunning the command runs that task again.
                 warnings.filterwarnings("error", _INTERRUPTION_MESSAGE, RuntimeWarning)
             status = args.handler(args)
         if interruptions and status == 0:

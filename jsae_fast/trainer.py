@@ -445,11 +445,11 @@ class _FitState:
         self.vectors = _vectors.get()
         # Threads of the L-BFGS vector passes (OpenMP in the compiled
         # module).  The NumPy backend runs its products on a multithreaded
-        # BLAS whose workers keep spinning after each call, and OpenMP
-        # threads started next to them wait for a core: in 100 iterations at
-        # (2000, 784, 196), float32, n_threads=2, the fit took 5.3 s with
-        # two-thread passes and 2.8 s with one.  The passes give the same
-        # results on any thread count.
+        # BLAS whose workers keep spinning after each call, so OpenMP threads
+        # started next to them wait for a core.  In 100 iterations at (2000,
+        # 784, 196), float32, n_threads=2, the fit took 5.3 s with two-thread
+        # passes and 2.8 s with one.  The passes give the same results on any
+        # thread count.
         self.vector_threads = 1 if self.backend_name == "numpy" else self.n_threads
 
         self.X = X

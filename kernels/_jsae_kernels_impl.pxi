@@ -68,9 +68,10 @@ to 1.13 (float32) and 0.95 to 1.01 (float64) times for the AVX2 build.  The
 epilogues, mostly the divisions and exponentials of the decoder sigmoid, take
 the difference.  On that CPU the AVX-512 build was 2 to 3% faster than the
 AVX2 one; on a 2-core Xeon with AVX-512, float32, 2 threads and 512-row
-blocks, it took 1.072x the bare products against 1.108x for AVX2 at m=10000,
-and 1.12x against 1.135x at m=2000 (medians of interleaved blocks of calls).
-Wider preferred vectors (``-mprefer-vector-width=512``) gained nothing.
+blocks, it took 1.098x the bare products against 1.181x for AVX2 at
+m=10000, and 1.109x against 1.144x at m=2000 (``bench/interleaved.py``).
+Wider preferred vectors (``-mprefer-vector-width=512``) gained nothing in a
+trial build.
 """
 
 from cython cimport floating
@@ -126,9 +127,10 @@ KL_EPS = 1e-8
 #: weighs more with small blocks, while a block's ``Z`` (``rows x n``) should
 #: stay in the core's cache.  At (m, n, s) = (2000, 784, 196) and (10000, 784,
 #: 196), float32, 2 threads, on a Xeon with AVX-512 and 2 MB of L2 per core,
-#: 512 rows took 1.155x and 1.117x the bare products, 256 rows 1.195x and
-#: 1.159x, and 1000 rows 1.37x at m=2000 (medians of interleaved blocks).  On
-#: a 2-core AMD EPYC (1 MB of L2) 256 and 512 rows were alike.
+#: the AVX-512 build took 1.109x and 1.098x the bare products with 512 rows
+#: and 1.160x and 1.136x with 256 (``bench/interleaved.py``); 1000 rows took
+#: 1.37x at m=2000.  On a 2-core AMD EPYC (1 MB of L2) 256 and 512 rows were
+#: alike.
 DEFAULT_BLOCK_SIZE = 512
 
 #: Default memory budget for keeping ``H`` between the two passes, in bytes.

@@ -232,7 +232,7 @@ def _write_estimator_checkpoint(tmp_path, cls, *, tied=False):
     (True, {"tied": False}, r"tied=False, but the checkpoint .*estimator\.npz has tied "
                             r"weights \(V is W.T\); pass tied=True to match"),
 ], ids=["n_hidden", "tied", "untied"])
-def test_estimator_resume_contradicting_shape_rejected(tmp_path, cls, checkpoint_tied,
+def test_estimator_resume_shape_mismatch(tmp_path, cls, checkpoint_tied,
                                                        changed, match):
     X, path = _write_estimator_checkpoint(tmp_path, cls, tied=checkpoint_tied)
     written = path.read_bytes()
@@ -258,9 +258,9 @@ def test_estimator_resume_matches_uninterrupted_fit(tmp_path, tied):
     assert (resumed.decoder_weights_ is None) == resumed.get_params()["tied"]
 
 
-def test_estimator_resume_error_names_early_stopping_split(tmp_path):
-    # The checkpoint was written without early stopping, so it holds all 60
-    # samples; with early stopping the estimator passes only 54.
+def test_resume_error_names_validation_split(tmp_path):
+    # The checkpoint was written without early stopping, so it contains all
+    # 60 samples.  With early stopping the estimator passes only 54.
     X, path = _write_estimator_checkpoint(tmp_path, JacobianSparseAutoencoder)
     model = JacobianSparseAutoencoder(**ESTIMATOR_SETTINGS, max_iter=6, early_stopping=True)
     with pytest.raises(ValueError, match=r"The estimator passed 54 samples of dtype float64.*"
@@ -269,7 +269,7 @@ def test_estimator_resume_error_names_early_stopping_split(tmp_path):
         model.fit(X, resume_from=path)
 
 
-def test_estimator_resume_error_names_random_split(tmp_path):
+def test_resume_error_names_random_split(tmp_path):
     X, _ = make_problem(60, 8, 4)
     path = tmp_path / "estimator.npz"
     settings = dict(ESTIMATOR_SETTINGS, random_state=None, early_stopping=True)
@@ -278,7 +278,7 @@ def test_estimator_resume_error_names_random_split(tmp_path):
         JacobianSparseAutoencoder(**settings, max_iter=6).fit(X, resume_from=path)
 
 
-def test_estimator_resume_scores_only_resumed_iterates(tmp_path, monkeypatch):
+def test_resume_scores_only_new_iterates(tmp_path, monkeypatch):
     X, _ = make_problem(60, 8, 4)
     path = tmp_path / "estimator.npz"
     settings = dict(ESTIMATOR_SETTINGS, early_stopping=True, n_iter_no_change=50)

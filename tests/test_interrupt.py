@@ -253,7 +253,7 @@ def test_cli_compare_interrupt_exits_130(capsys, monkeypatch):
 
 @pytest.mark.parametrize("failing_fit, kept", [(1, []), (3, ["raw pixels", "AE"])],
                          ids=["raw-pixels", "second-model"])
-def test_cli_compare_interrupt_in_softmax_keeps_rows(capsys, monkeypatch, failing_fit, kept):
+def test_compare_softmax_interrupt_keeps_rows(capsys, monkeypatch, failing_fit, kept):
     # Ctrl-C during a softmax fit, which has no interrupt handler of its own.
     calls = []
     original = jsae_fast.SoftmaxClassifier.fit

@@ -120,8 +120,8 @@ def test_progress_bar_names_the_model(capsys, sparsity_weight, jacobian_weight, 
 @pytest.mark.parametrize("backend, expected", [("numpy", 1), ("cython", 2), ("numba", 2)])
 def test_lbfgs_vector_threads_per_backend(monkeypatch, backend, expected):
     # The NumPy backend's spinning BLAS workers slow down OpenMP vector
-    # passes, so its optimizer runs them on one thread; the compiled
-    # backends share the thread count.
+    # passes, so its optimizer runs them on one thread.  The compiled
+    # backends use the Trainer's thread count.
     if not jsae_fast.backends()[backend]["available"]:
         pytest.skip(f"backend {backend} is not available")
     seen = []
